@@ -1,0 +1,19 @@
+"""The WSGI application of the API service."""
+
+import pecan
+
+from ironic_lite.api import hooks
+from ironic_lite.api.controllers import root
+from ironic_lite.api.middleware import parsable_error
+
+
+def setup_app():
+    """The API as a WSGI callable, configured from CONF."""
+    app = pecan.make_app(
+        root.RootController(),
+        hooks=[hooks.ContextHook(), hooks.ServicesHook(),
+               hooks.VersionHeadersHook(), hooks.ErrorHook()],
+        force_canonical=False,
+        guess_content_type_from_ext=False,
+    )
+    return parsable_error.ParsableErrorMiddleware(app)

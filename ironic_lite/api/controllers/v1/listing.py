@@ -1,0 +1,89 @@
+"""How list requests are read and paged, the same for every resource."""
+
+import urllib.parse
+
+from ironic_lite.api import versions
+from ironic_lite.api.controllers import link
+from ironic_lite.common import exception
+from ironic_lite.conf import CONF
+
+
+def limit_from(raw: str | None) -> int:
+    """The page size: the client's limit, at most ``[api]max_limit``."""
+    if raw is None:
+        return CONF.api.max_limit
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise exception.Invalid('Expected an integer for limit: %s' % raw)
+    if limit <= 0:
+        raise exception.Invalid('Limit must be positive')
+    return min(limit, CONF.api.max_limit)
+
+
+def check_sort(sort_key: str, sort_dir: str, sortable: frozenset[str],
+               unsortable_fields: frozenset[str] = frozenset()) -> None:
+    if sort_dir not in ('asc', 'desc'):
+        raise exception.Invalid(
+            "Invalid sort direction: %s. Acceptable values are 'asc' or "
+            "'desc'" % sort_dir)
+    if sort_key in unsortable_fields:
+        raise exception.Invalid(
+            'The sort_key value %s is an invalid field for sorting'
+            % sort_key)
+    if sort_key not in sortable:
+        raise exception.Invalid(
+            'The sort_key value "%s" is an invalid field for sorting'
+            % sort_key)
+
+
+def check_detail(request, detail: bool | None) -> None:
+    if detail is not None and not versions.allows(
+            request, versions.Minor.DETAIL_PARAM):
+        raise exception.Invalid('Invalid query parameter ?detail=%s '
+                                'received.' % detail)
+
+
+def return_fields(request, fields: list[str] | None, detail: bool | None,
+                  valid: frozenset[str], default: tuple[str, ...],
+                  full: tuple[str, ...]) -> tuple[str, ...]:
+    """The fields to show: those asked for, every field with detail, else
+    the default set.
+
+    :raises NotAcceptable: ``fields`` is not known at this version.
+    :raises Invalid: unknown field names, or both fields and detail.
+    """
+    check_detail(request, detail)
+    if fields is None:
+        return full if detail else default
+    versions.require(request, versions.Minor.FIELDS)
+    if detail:
+        raise exception.Invalid('Can not specify ?detail=True and fields in '
+                                'the same request.')
+    invalid = [field for field in fields if field not in valid]
+    if invalid:
+        raise exception.Invalid('Field(s) "%s" are not valid'
+                                % ', '.join(invalid))
+    return tuple(fields)
+
+
+def next_url(request, path: str, params: list[tuple[str, object]],
+             items: list, limit: int, marker_of) -> str | None:
+    """The link to the page after ``items``, when this page is full.
+
+    ``params`` are the query parameters to repeat (every filter, fields,
+    detail, sorting); ``marker_of(item)`` names the last item.
+    """
+    if len(items) < limit:
+        return None
+    query = [(name, _query_value(value)) for name, value in params
+             if value is not None]
+    query += [('limit', limit), ('marker', marker_of(items[-1]))]
+    return link.build_url(request, path,
+                          query=urllib.parse.urlencode(query, safe=',:'))
+
+
+def _query_value(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return ','.join(value)
+    return str(value)

@@ -1,0 +1,100 @@
+"""Pecan hooks: what every request gets before and after its controller."""
+
+import json
+
+from oslo_log import log
+from oslo_utils import uuidutils
+from pecan import hooks
+from webob import exc as webob_exc
+from webob import response as webob_response
+
+from ironic_lite.api import expose
+from ironic_lite.api import versions
+from ironic_lite.common import context
+from ironic_lite.common import exception
+from ironic_lite.conductor import rpcapi
+from ironic_lite.conf import CONF
+from ironic_lite.db import api as db_api
+
+LOG = log.getLogger(__name__)
+
+V1_ENVIRON_KEY = 'ironic_lite.api.v1'
+
+
+class ContextHook(hooks.PecanHook):
+    """Who is asking, and the request id every response carries."""
+
+    def on_route(self, state):
+        request = state.request
+        request_id = 'req-' + uuidutils.generate_uuid()
+        # With noauth every caller is an administrator.
+        request.context = context.RequestContext(
+            request_id=request_id, is_admin=CONF.auth_strategy == 'noauth',
+            overwrite=False)
+
+    def after(self, state):
+        context_ = getattr(state.request, 'context', None)
+        request_id = getattr(context_, 'request_id', None)
+        if request_id:
+            state.response.headers['Openstack-Request-Id'] = request_id
+            state.response.headers['X-OpenStack-Request-Id'] = request_id
+
+
+class ServicesHook(hooks.PecanHook):
+    """The database and the conductors, shared by every request."""
+
+    def before(self, state):
+        state.request.dbapi = db_api.get_instance()
+        state.request.rpcapi = rpcapi.get_api()
+        state.request.ring_manager = state.request.rpcapi.ring_manager
+
+
+class VersionHeadersHook(hooks.PecanHook):
+    """The microversion headers on every /v1 response, errors included."""
+
+    def after(self, state):
+        if not state.request.environ.get(V1_ENVIRON_KEY):
+            return
+        headers = state.response.headers
+        headers[versions.MIN_VERSION_HEADER] = versions.MIN_VERSION_STRING
+        headers[versions.MAX_VERSION_HEADER] = versions.MAX_VERSION_STRING
+        minor = getattr(state.request, 'version', None)
+        if minor is not None:
+            headers[versions.VERSION_HEADER] = '%d.%d' % (versions.MAJOR,
+                                                          minor)
+
+
+def fault_body(message: str, server: bool = False) -> str:
+    """The error document WSME produces, which Ironic's clients expect."""
+    return json.dumps({'faultcode': 'Server' if server else 'Client',
+                       'faultstring': message, 'debuginfo': None})
+
+
+class ErrorHook(hooks.PecanHook):
+    """Errors raised outside the controllers (routing, version checks) get
+    the same body as errors raised inside them."""
+
+    def on_error(self, state, error):
+        if isinstance(error, webob_exc.HTTPException):
+            code = error.code
+            message = _webob_message(state.request, error)
+        elif isinstance(error, exception.IronicLiteException):
+            code, message = int(error.code), error.faultstring
+        else:
+            LOG.exception('Unexpected error handling %s %s',
+                          state.request.method, state.request.path)
+            code, message = 500, expose.InternalError().message
+        return webob_response.Response(
+            status=code, content_type='application/json', charset='utf-8',
+            text=fault_body(message, server=code >= 500))
+
+
+def _webob_message(request, error: webob_exc.HTTPException) -> str:
+    if error.detail:
+        return error.detail
+    if error.code == 404:
+        return 'The resource could not be found.'
+    if error.code == 405:
+        return ('The method %s is not allowed for this resource.'
+                % request.method)
+    return error.title

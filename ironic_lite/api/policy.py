@@ -1,0 +1,68 @@
+"""Who may do what: oslo.policy rules, one per API operation."""
+
+import threading
+
+from oslo_policy import policy
+
+from ironic_lite.common import exception
+from ironic_lite.conf import CONF
+
+_ADMIN = 'role:admin or role:baremetal_admin or is_admin:True'
+_READER = _ADMIN + ' or role:reader or role:baremetal_observer'
+
+RULES = [
+    policy.RuleDefault('is_admin', _ADMIN,
+                       description='Full access to the Bare Metal API.'),
+    policy.RuleDefault('is_observer', _READER,
+                       description='Read-only access.'),
+    policy.DocumentedRuleDefault(
+        'baremetal:node:get', 'rule:is_observer', 'Read nodes',
+        [{'path': '/nodes', 'method': 'GET'},
+         {'path': '/nodes/detail', 'method': 'GET'},
+         {'path': '/nodes/{node_ident}', 'method': 'GET'},
+         {'path': '/nodes/{node_ident}/states', 'method': 'GET'}]),
+    policy.DocumentedRuleDefault(
+        'baremetal:node:create', 'rule:is_admin', 'Create nodes',
+        [{'path': '/nodes', 'method': 'POST'}]),
+    policy.DocumentedRuleDefault(
+        'baremetal:node:update', 'rule:is_admin', 'Update nodes',
+        [{'path': '/nodes/{node_ident}', 'method': 'PATCH'}]),
+    policy.DocumentedRuleDefault(
+        'baremetal:node:delete', 'rule:is_admin', 'Delete nodes',
+        [{'path': '/nodes/{node_ident}', 'method': 'DELETE'}]),
+    policy.DocumentedRuleDefault(
+        'baremetal:conductor:get', 'rule:is_observer', 'Read conductors',
+        [{'path': '/conductors', 'method': 'GET'},
+         {'path': '/conductors/{hostname}', 'method': 'GET'},
+         {'path': '/nodes/{node_ident}/conductor', 'method': 'GET'}]),
+    policy.DocumentedRuleDefault(
+        'baremetal:driver:get', 'rule:is_observer', 'Read drivers',
+        [{'path': '/drivers', 'method': 'GET'},
+         {'path': '/drivers/{driver_name}', 'method': 'GET'}]),
+]
+
+_ENFORCER = None
+_LOCK = threading.Lock()
+
+
+def list_rules():
+    """For oslo-policy-generator."""
+    return RULES
+
+
+def get_enforcer() -> policy.Enforcer:
+    global _ENFORCER
+    with _LOCK:
+        if _ENFORCER is None:
+            _ENFORCER = policy.Enforcer(CONF)
+            _ENFORCER.register_defaults(RULES)
+        return _ENFORCER
+
+
+def authorize(rule: str, context, target: dict | None = None) -> None:
+    """:raises HTTPForbidden: ``context`` may not do ``rule``."""
+    try:
+        get_enforcer().authorize(rule, target or {}, context,
+                                 do_raise=True)
+    except policy.PolicyNotAuthorized:
+        raise exception.HTTPForbidden(resource=rule)

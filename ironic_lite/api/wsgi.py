@@ -1,0 +1,21 @@
+"""``ironic_lite.api.wsgi:application`` for any WSGI server.
+
+Reads the configuration (``IRONIC_LITE_CONFIG_FILES``, comma-separated, or
+the default locations) and connects to the message broker once, at import.
+"""
+
+import os
+
+from ironic_lite.cmd import common
+
+
+def _make():
+    files = [f for f in os.environ.get('IRONIC_LITE_CONFIG_FILES',
+                                       '').split(',') if f]
+    common.prepare(['--config-file=%s' % f for f in files], 'ironic-lite-api')
+    common.start_messaging(require_url=True)
+    from ironic_lite.api import app
+    return app.setup_app()
+
+
+application = _make()

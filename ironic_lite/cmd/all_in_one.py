@@ -1,0 +1,60 @@
+"""ironic-lite: the API and one conductor in one process, nothing to set up.
+
+With no configuration at all it keeps a SQLite database in
+``[DEFAULT]state_path``, passes RPC inside the process (``fake://``), needs no
+authentication and serves http://127.0.0.1:6385.
+"""
+
+import sys
+
+from oslo_log import log
+
+from ironic_lite.cmd import common
+from ironic_lite.conf import CONF
+
+LOG = log.getLogger(__name__)
+
+
+def main(argv: list[str] | None = None) -> int:
+    common.prepare(sys.argv[1:] if argv is None else argv, 'ironic-lite')
+    common.start_messaging(require_url=False, default_url='fake://')
+
+    from ironic_lite.api import server
+    from ironic_lite.common import exception
+    from ironic_lite.common import rpc
+    from ironic_lite.conductor import service
+    from ironic_lite.db import migration
+
+    migration.upgrade()
+    conductor = service.ConductorService()
+    try:
+        conductor.start()
+    except exception.IronicLiteException as e:
+        LOG.error('%s', e)
+        return 1
+    api = server.APIServer()
+    try:
+        api.start()
+    except OSError as e:
+        LOG.error('Cannot listen on %s:%s: %s', CONF.api.host_ip,
+                  CONF.api.port, e)
+        conductor.stop()
+        return 1
+    print('ironic-lite is running. API: %s (conductor "%s", database %s)\n'
+          'Try it from another terminal:\n'
+          '    baremetal --os-endpoint %s conductor list\n'
+          '    openstack --os-auth-type none --os-endpoint %s baremetal '
+          'node list\n'
+          'Stop it with Ctrl-C.'
+          % (api.url, conductor.host, CONF.database.connection, api.url,
+             api.url), flush=True)
+    common.wait_for_signal()
+    LOG.info('Stopping')
+    api.stop()
+    conductor.stop()
+    rpc.cleanup()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""ironic-lite-api: the API service alone, in front of separate conductors."""
+
+import sys
+
+from oslo_log import log
+
+from ironic_lite.cmd import common
+
+LOG = log.getLogger(__name__)
+
+
+def main(argv: list[str] | None = None) -> int:
+    common.prepare(sys.argv[1:] if argv is None else argv, 'ironic-lite-api')
+    common.require_current_schema()
+    common.start_messaging(require_url=True)
+
+    from ironic_lite.api import server
+    from ironic_lite.common import rpc
+
+    api = server.APIServer()
+    api.start()
+    print('ironic-lite-api listening on %s' % api.url, flush=True)
+    common.wait_for_signal()
+    api.stop()
+    rpc.cleanup()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

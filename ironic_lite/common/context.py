@@ -1,0 +1,18 @@
+"""The request context: who is asking, carried from the API over RPC."""
+
+from oslo_context import context
+
+
+class RequestContext(context.RequestContext):
+    """The caller's identity and rights, for policy checks and logs."""
+
+    def to_policy_values(self):
+        values = super().to_policy_values()
+        values['is_admin_project'] = self.is_admin_project
+        values['is_admin'] = self.is_admin
+        return values
+
+
+def get_admin_context() -> RequestContext:
+    """A context for work the service does on its own behalf."""
+    return RequestContext(is_admin=True, overwrite=False)

@@ -1,0 +1,187 @@
+"""ironic-lite exceptions. Each one knows its HTTP status code.
+
+The messages follow Ironic's wording, because operators and clients read them.
+The API turns any of these into Ironic's error body; an exception raised in a
+conductor crosses RPC and keeps its class, message and code.
+"""
+
+from http import HTTPStatus
+
+
+class IronicLiteException(Exception):
+    """Base class: a message template, its keyword arguments, a status code."""
+
+    _msg_fmt = 'An unknown exception occurred.'
+    code = HTTPStatus.INTERNAL_SERVER_ERROR
+
+    def __init__(self, message: str | None = None, **kwargs):
+        self.kwargs = kwargs
+        if not message:
+            try:
+                message = self._msg_fmt % kwargs
+            except (KeyError, TypeError, ValueError):
+                # A wrong template must not hide the original problem.
+                message = self._msg_fmt
+        self.message = str(message)
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+    @property
+    def faultstring(self) -> str:
+        """The message for API clients. An exception that crossed RPC has a
+        ``str()`` that ends with the remote traceback; this never does."""
+        return self.message
+
+
+# 4xx
+
+
+class Invalid(IronicLiteException):
+    _msg_fmt = 'Unacceptable parameters.'
+    code = HTTPStatus.BAD_REQUEST
+
+
+class InvalidParameterValue(Invalid):
+    _msg_fmt = '%(err)s'
+
+
+class MissingParameterValue(InvalidParameterValue):
+    _msg_fmt = '%(err)s'
+
+
+class InvalidUUID(Invalid):
+    _msg_fmt = 'Expected a UUID but received %(uuid)s.'
+
+
+class InvalidName(Invalid):
+    _msg_fmt = 'Expected a logical name but received %(name)s.'
+
+
+class InvalidUuidOrName(Invalid):
+    _msg_fmt = 'Expected a logical name or UUID but received %(name)s.'
+
+
+class InvalidConductorGroup(Invalid):
+    _msg_fmt = 'Expected a conductor group but received %(group)s.'
+
+
+class PatchError(Invalid):
+    _msg_fmt = "Couldn't apply patch '%(patch)s'. Reason: %(reason)s"
+
+
+class InvalidStateRequested(Invalid):
+    _msg_fmt = ('The requested action "%(action)s" can not be performed '
+                'on node "%(node)s" while it is in state "%(state)s".')
+
+
+class InterfaceNotSupported(InvalidParameterValue):
+    _msg_fmt = ("%(interface_type)s interface implementation "
+                "'%(interface_impl)s' is not supported by hardware type "
+                "%(hardware_type)s. Valid: %(valid)s.")
+
+
+class NotAuthorized(IronicLiteException):
+    _msg_fmt = 'Not authorized.'
+    code = HTTPStatus.FORBIDDEN
+
+
+class HTTPForbidden(NotAuthorized):
+    _msg_fmt = 'Access was denied to the following resource: %(resource)s'
+
+
+class NodeProtected(NotAuthorized):
+    _msg_fmt = ('Node %(node)s is protected and cannot be undeployed, '
+                'rebuilt or deleted')
+
+
+class NotFound(IronicLiteException):
+    _msg_fmt = 'Resource could not be found.'
+    code = HTTPStatus.NOT_FOUND
+
+
+class NodeNotFound(NotFound):
+    _msg_fmt = 'Node %(node)s could not be found.'
+
+
+class ConductorNotFound(NotFound):
+    _msg_fmt = 'Conductor %(conductor)s could not be found.'
+
+
+class PortNotFound(NotFound):
+    _msg_fmt = 'Port %(port)s could not be found.'
+
+
+class DriverNotFound(NotFound):
+    _msg_fmt = ('Could not find the following driver(s) or hardware '
+                'type(s): %(driver_name)s.')
+
+
+class NoValidHost(NotFound):
+    _msg_fmt = 'No valid host was found. Reason: %(reason)s'
+
+
+class NotAcceptable(IronicLiteException):
+    _msg_fmt = 'Request not acceptable.'
+    code = HTTPStatus.NOT_ACCEPTABLE
+
+
+class Conflict(IronicLiteException):
+    _msg_fmt = 'Conflict.'
+    code = HTTPStatus.CONFLICT
+
+
+class InvalidState(Conflict):
+    _msg_fmt = 'Invalid resource state.'
+
+
+class NodeAlreadyExists(Conflict):
+    _msg_fmt = 'A node with UUID %(uuid)s already exists.'
+
+
+class DuplicateName(Conflict):
+    _msg_fmt = 'A node with name %(name)s already exists.'
+
+
+class InstanceAssociated(Conflict):
+    _msg_fmt = ('Instance %(instance_uuid)s is already associated with a '
+                'node, it cannot be associated with this other node %(node)s')
+
+
+class NodeAssociated(InvalidState):
+    _msg_fmt = 'Node %(node)s is associated with instance %(instance)s.'
+
+
+class NodeLocked(Conflict):
+    _msg_fmt = ('Node %(node)s is locked by host %(host)s, please retry '
+                'after the current operation is completed.')
+
+
+class ConductorAlreadyRegistered(Conflict):
+    _msg_fmt = ('Conductor %(conductor)s is already registered and alive; '
+                'another conductor process may be using this host name.')
+
+
+class NodeNotOwned(Conflict):
+    """A conductor was asked to work on a node the ring gives to another."""
+
+    _msg_fmt = ('Conductor %(host)s does not serve node %(node)s; its '
+                'conductor is %(owner)s.')
+
+
+# 5xx
+
+
+class TemporaryFailure(IronicLiteException):
+    _msg_fmt = 'Resource temporarily unavailable, please retry.'
+    code = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+class ServiceUnavailable(TemporaryFailure):
+    _msg_fmt = '%(service)s is unavailable: %(reason)s'
+
+
+class NoDriversLoaded(IronicLiteException):
+    _msg_fmt = ('Conductor %(conductor)s cannot be started because no '
+                'hardware types were loaded.')

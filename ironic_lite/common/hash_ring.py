@@ -1,0 +1,194 @@
+"""Which conductor serves which node: consistent hash rings of the alive
+conductors, the single source of truth for node ownership.
+
+There is one ring per (conductor group, hardware type), built with
+``tooz.hashring.HashRing`` from the alive conductors of that group that enable
+that hardware type, each taking ``2**hash_partition_exponent`` points. A node
+belongs to the first conductor met walking the ring from the md5 of its UUID,
+so the API and every conductor, building the ring from the same database rows,
+name the same conductor, and the same one Ironic names.
+
+Because ownership only depends on the md5 of the UUID, each node stores that
+md5 (``ring_position``) and a conductor's share of a ring is a few arcs of
+md5 values: "the nodes of conductor H" is a range query, not a scan.
+"""
+
+import collections
+import datetime
+import hashlib
+import threading
+import time
+
+from oslo_log import log
+from oslo_utils import timeutils
+from tooz import hashring
+
+from ironic_lite.common import exception
+from ironic_lite.conf import CONF
+from ironic_lite.db import api as db_api
+
+LOG = log.getLogger(__name__)
+
+RingKey = tuple[str, str]  # (conductor_group, hardware_type)
+Arc = tuple[str | None, str | None]  # low <= position < high; None is open
+
+
+def ring_position(node_uuid: str) -> str:
+    """Where a node sits on every ring: the md5 of its UUID, 32 hex digits.
+
+    Fixed-width lowercase hex orders as the integers tooz compares.
+    """
+    return hashlib.md5(node_uuid.encode('utf-8'),
+                       usedforsecurity=False).hexdigest()
+
+
+class Ring:
+    """One tooz hash ring and the arcs each of its hosts owns."""
+
+    def __init__(self, hosts: set[str], partitions: int):
+        self._ring = hashring.HashRing(hosts, partitions=partitions)
+        self.hosts = frozenset(hosts)
+        # tooz keeps its points in _partitions (sorted) and _ring (point to
+        # host). Reading them is the only way to know the arcs; the ring
+        # tests compare every arc answer with tooz's own lookup.
+        self._points = [format(p, '032x') for p in self._ring._partitions]
+        self._owners = [self._ring._ring[p] for p in self._ring._partitions]
+
+    def owner(self, node_uuid: str) -> str:
+        """The conductor of a node: the first host walking the ring.
+
+        With several replicas Ironic picks any of them at random; taking the
+        first keeps the choice the same in every process.
+        """
+        (host,) = self._ring.get_nodes(node_uuid.encode('utf-8'), replicas=1)
+        return host
+
+    def arcs_of(self, host: str) -> tuple[Arc, ...]:
+        """The ring positions owned by ``host``, as merged half-open arcs.
+
+        A position p belongs to the owner of the first point strictly greater
+        than p, wrapping after the last point to the first one.
+        """
+        points, owners = self._points, self._owners
+        arcs: list[list] = []
+        for i, owner in enumerate(owners):
+            if owner != host:
+                continue
+            low = points[i - 1] if i else None
+            if arcs and arcs[-1][1] == low:
+                arcs[-1][1] = points[i]  # continues the previous arc
+            else:
+                arcs.append([low, points[i]])
+        if owners and owners[0] == host:
+            # Positions after the last point wrap to the first one.
+            if arcs and arcs[-1][1] == points[-1]:
+                arcs[-1][1] = None
+            else:
+                arcs.append([points[-1], None])
+        return tuple((low, high) for low, high in arcs)
+
+
+class _Snapshot:
+    """Rings built from one read of the alive conductors."""
+
+    def __init__(self, rings: dict[RingKey, Ring], valid_until: float):
+        self.rings = rings
+        self.valid_until = valid_until
+
+
+class HashRingManager:
+    """The rings of this process, cached and rebuilt on membership change.
+
+    The cache is process-wide. It is read again from the database after
+    ``hash_ring_reset_interval`` seconds, as soon as the heartbeat of one of
+    its conductors grows older than ``heartbeat_timeout`` (so a crashed
+    conductor leaves the rings on time), and at once on :meth:`reset`, which
+    the conductors' join and leave announcements trigger.
+    """
+
+    def __init__(self, dbapi=None, monotonic=time.monotonic):
+        self._dbapi = dbapi
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._snapshot: _Snapshot | None = None
+
+    @property
+    def dbapi(self):
+        return self._dbapi or db_api.get_instance()
+
+    def reset(self) -> None:
+        """Forget the rings; the next question reads the database again."""
+        self._snapshot = None
+
+    def rings(self) -> dict[RingKey, Ring]:
+        snapshot = self._snapshot
+        if snapshot is None or self._monotonic() >= snapshot.valid_until:
+            with self._lock:
+                snapshot = self._snapshot
+                if (snapshot is None
+                        or self._monotonic() >= snapshot.valid_until):
+                    snapshot = self._snapshot = self._load()
+        return snapshot.rings
+
+    def _load(self) -> _Snapshot:
+        timeout = datetime.timedelta(
+            seconds=CONF.conductor.heartbeat_timeout)
+        now_wall = timeutils.utcnow()
+        now = self._monotonic()
+        rows = self.dbapi.get_alive_hardware(heartbeat_after=now_wall
+                                             - timeout)
+        hosts = collections.defaultdict(set)
+        valid_until = now + CONF.hash_ring_reset_interval
+        for row in rows:
+            hosts[(row.conductor_group, row.hardware_type)].add(row.hostname)
+            expires_in = (row.updated_at + timeout - now_wall).total_seconds()
+            valid_until = min(valid_until, now + max(expires_in, 0))
+        partitions = 2 ** CONF.hash_partition_exponent
+        rings = {key: Ring(members, partitions)
+                 for key, members in hosts.items()}
+        LOG.debug('Loaded hash rings: %s',
+                  {k: sorted(r.hosts) for k, r in rings.items()})
+        return _Snapshot(rings, valid_until)
+
+    def get_ring(self, driver: str, conductor_group: str) -> Ring:
+        """The ring serving nodes of this hardware type and group.
+
+        :raises TemporaryFailure: no conductor is alive at all.
+        :raises NoValidHost: no alive conductor of the group enables the
+            hardware type.
+        """
+        rings = self.rings()
+        if not rings:
+            raise exception.TemporaryFailure(
+                'No conductor is alive. Please retry once a conductor has '
+                'started.')
+        try:
+            return rings[(conductor_group, driver)]
+        except KeyError:
+            raise exception.NoValidHost(
+                reason='No conductor service registered which supports '
+                       'driver %s for conductor group "%s".'
+                       % (driver, conductor_group))
+
+    def conductor_for(self, node) -> str:
+        """The hostname of the conductor serving ``node``.
+
+        ``node`` needs ``uuid``, ``driver`` and ``conductor_group``.
+        :raises TemporaryFailure, NoValidHost: as :meth:`get_ring`.
+        """
+        ring = self.get_ring(node.driver, node.conductor_group)
+        return ring.owner(node.uuid)
+
+    def arcs_of(self, hostname: str) -> dict[RingKey, tuple[Arc, ...]]:
+        """Every ring ``hostname`` belongs to, with the arcs it owns there."""
+        return {key: ring.arcs_of(hostname)
+                for key, ring in self.rings().items()
+                if hostname in ring.hosts}
+
+
+_MANAGER = HashRingManager()
+
+
+def get_manager() -> HashRingManager:
+    """The hash ring manager shared by everything in this process."""
+    return _MANAGER

@@ -1,0 +1,62 @@
+"""oslo.messaging plumbing: one transport per process, contexts on the
+wire, and ironic-lite exceptions that keep their class across RPC."""
+
+import oslo_messaging as messaging
+
+from ironic_lite.common import context
+from ironic_lite.common import exception
+from ironic_lite.conf import CONF
+
+TOPIC = 'ironic-lite.conductor_manager'
+ALLOWED_EXMODS = [exception.__name__]
+
+_TRANSPORT = None
+
+
+class ContextSerializer(messaging.Serializer):
+    """Entities are plain JSON values; the request context travels as a
+    dict."""
+
+    def serialize_entity(self, ctxt, entity):
+        return entity
+
+    def deserialize_entity(self, ctxt, entity):
+        return entity
+
+    def serialize_context(self, ctxt):
+        return ctxt.to_dict()
+
+    def deserialize_context(self, ctxt):
+        return context.RequestContext.from_dict(ctxt)
+
+
+def init(url: str | None = None) -> None:
+    """Open the transport: ``url``, else ``[DEFAULT]transport_url``."""
+    global _TRANSPORT
+    if _TRANSPORT is None:
+        _TRANSPORT = messaging.get_rpc_transport(
+            CONF, url=url, allowed_remote_exmods=ALLOWED_EXMODS)
+
+
+def cleanup() -> None:
+    global _TRANSPORT
+    if _TRANSPORT is not None:
+        _TRANSPORT.cleanup()
+        _TRANSPORT = None
+
+
+def transport():
+    if _TRANSPORT is None:
+        raise RuntimeError('ironic_lite.common.rpc.init() was not called')
+    return _TRANSPORT
+
+
+def get_client(target: messaging.Target) -> messaging.RPCClient:
+    return messaging.get_rpc_client(transport(), target,
+                                    serializer=ContextSerializer())
+
+
+def get_server(target: messaging.Target, endpoints: list):
+    return messaging.get_rpc_server(transport(), target, endpoints,
+                                    executor='threading',
+                                    serializer=ContextSerializer())

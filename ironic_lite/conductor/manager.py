@@ -1,0 +1,186 @@
+"""The conductor's RPC endpoints: the work the API sends to a node's
+conductor."""
+
+import types
+
+import oslo_messaging as messaging
+from oslo_log import log
+
+from ironic_lite.common import exception
+from ironic_lite.common import hash_ring
+from ironic_lite.common import states
+from ironic_lite.conductor import task_manager
+from ironic_lite.drivers import base as drivers_base
+
+LOG = log.getLogger(__name__)
+
+# Exceptions that are answers, not failures: no traceback in the log.
+_EXPECTED = (exception.Invalid, exception.NotFound, exception.Conflict,
+             exception.NotAuthorized, exception.TemporaryFailure)
+
+
+_INTERFACE_FIELDS = tuple('%s_interface' % interface_type
+                          for interface_type in drivers_base.INTERFACE_TYPES)
+
+
+class ConductorManager:
+    """Handles node work for the nodes the hash ring gives this conductor."""
+
+    target = messaging.Target(version='1.0')
+
+    def __init__(self, host: str, conductor_id: int, hardware_types: dict,
+                 dbapi, ring_manager: hash_ring.HashRingManager):
+        self.host = host
+        self.conductor_id = conductor_id
+        self.hardware_types = hardware_types
+        self.dbapi = dbapi
+        self.ring_manager = ring_manager
+
+    def _check_owner(self, node) -> None:
+        """Refuse a node the ring gives to another conductor.
+
+        The sender used its own view of the ring; when it differs from ours,
+        ours is read again first, so only a real disagreement is refused.
+        """
+        owner = None
+        for attempt in (1, 2):
+            try:
+                owner = self.ring_manager.conductor_for(node)
+            except (exception.NoValidHost, exception.TemporaryFailure):
+                owner = None
+            if owner == self.host:
+                return
+            if attempt == 1:
+                self.ring_manager.reset()
+        raise exception.NodeNotOwned(host=self.host, node=node.uuid,
+                                     owner=owner)
+
+    def _hardware_type(self, driver: str):
+        try:
+            return self.hardware_types[driver]
+        except KeyError:
+            raise exception.NoValidHost(
+                reason='Conductor %s does not enable hardware type %s.'
+                       % (self.host, driver))
+
+    @staticmethod
+    def _settle_interfaces(hardware_type, node_values: dict,
+                           requested: set[str]) -> dict:
+        """Interface fields for a node of ``hardware_type``.
+
+        Interfaces in ``requested`` must be supported by the hardware type;
+        the other ones keep a supported value or get the default.
+        """
+        settled = {}
+        for interface_type, field in zip(drivers_base.INTERFACE_TYPES,
+                                         _INTERFACE_FIELDS, strict=True):
+            name = node_values.get(field)
+            if name is None:
+                name = hardware_type.default(interface_type)
+            elif not hardware_type.supports(interface_type, name):
+                if field in requested:
+                    raise exception.InterfaceNotSupported(
+                        interface_type=interface_type,
+                        interface_impl=name,
+                        hardware_type=hardware_type.name,
+                        valid=', '.join(
+                            hardware_type.interfaces[interface_type]))
+                name = hardware_type.default(interface_type)
+            settled[field] = name
+        return settled
+
+    @staticmethod
+    def _check_protection(node_values: dict) -> None:
+        if node_values.get('protected_reason') and not node_values.get(
+                'protected'):
+            raise exception.InvalidParameterValue(
+                err='Cannot set protected_reason without protected')
+        if node_values.get('protected') and node_values.get(
+                'provision_state') not in (states.ACTIVE,):
+            raise exception.InvalidState(
+                'Protection can only be set on a node in state active; node '
+                '%s is in state %s.' % (node_values.get('uuid'),
+                                        node_values.get('provision_state')))
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def create_node(self, context, values: dict) -> str:
+        node = types.SimpleNamespace(**values)
+        self._check_owner(node)
+        hardware_type = self._hardware_type(node.driver)
+        requested = {k for k, v in values.items()
+                     if k in _INTERFACE_FIELDS and v is not None}
+        values = {**values,
+                  **self._settle_interfaces(hardware_type, values, requested),
+                  'conductor_affinity': self.conductor_id}
+        self._check_protection(values)
+        row = self.dbapi.create_node(values)
+        LOG.info('Created node %s (%s)', row.uuid, row.driver)
+        return row.uuid
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def update_node(self, context, node_uuid: str, changes: dict,
+                    reset_interfaces: bool | None = None) -> None:
+        with task_manager.acquire(context, node_uuid, purpose='node update',
+                                  dbapi=self.dbapi) as task:
+            current = task.node
+            merged = {column.name: getattr(current, column.name)
+                      for column in current.__table__.columns}
+            merged.update(changes)
+            self._check_owner(types.SimpleNamespace(**merged))
+
+            driver_changed = merged['driver'] != current.driver
+            if reset_interfaces and not driver_changed:
+                raise exception.InvalidParameterValue(
+                    err='The reset_interfaces parameter can be set only '
+                        'when the node driver is updated.')
+            # Interfaces the caller names must fit the hardware type; the
+            # others are reset to its defaults when the driver changes.
+            strict = {k for k, v in changes.items()
+                      if k in _INTERFACE_FIELDS and v is not None}
+            if driver_changed:
+                if reset_interfaces is False:
+                    strict = set(_INTERFACE_FIELDS)
+                else:
+                    merged.update(dict.fromkeys(
+                        set(_INTERFACE_FIELDS) - strict))
+            hardware_type = self._hardware_type(merged['driver'])
+            merged.update(self._settle_interfaces(hardware_type, merged,
+                                                  strict))
+
+            new_instance = changes.get('instance_uuid')
+            if (new_instance and current.instance_uuid
+                    and new_instance != current.instance_uuid):
+                raise exception.NodeAssociated(
+                    node=current.uuid, instance=current.instance_uuid)
+            if changes.get('maintenance') is False:
+                merged['maintenance_reason'] = None
+                merged['fault'] = None
+            self._check_protection(merged)
+
+            values = {key: value for key, value in merged.items()
+                      if getattr(current, key) != value}
+            values['conductor_affinity'] = self.conductor_id
+            task.update(values)
+        LOG.info('Updated node %s: %s', node_uuid, sorted(values))
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def destroy_node(self, context, node_uuid: str) -> None:
+        with task_manager.acquire(context, node_uuid, purpose='node delete',
+                                  dbapi=self.dbapi) as task:
+            node = task.node
+            self._check_owner(node)
+            if node.protected:
+                raise exception.NodeProtected(node=node.uuid)
+            if node.instance_uuid:
+                raise exception.NodeAssociated(node=node.uuid,
+                                               instance=node.instance_uuid)
+            if (node.provision_state not in states.DELETE_ALLOWED_STATES
+                    and not node.maintenance):
+                raise exception.InvalidState(
+                    'Can not delete node "%s" while it is in provision '
+                    'state "%s". Valid provision states to start deletion '
+                    'are %s, in addition to any state in maintenance mode.'
+                    % (node.uuid, node.provision_state,
+                       ', '.join(sorted(states.DELETE_ALLOWED_STATES))))
+            task.destroy()
+        LOG.info('Deleted node %s', node_uuid)

@@ -1,0 +1,109 @@
+"""The client side of the conductor RPC API, used by the API service.
+
+Each call about a node goes to the conductor the hash ring names for it.
+"""
+
+import threading
+
+import oslo_messaging as messaging
+from oslo_log import log
+
+from ironic_lite.common import exception
+from ironic_lite.common import hash_ring
+from ironic_lite.common import rpc
+
+LOG = log.getLogger(__name__)
+
+
+class ConductorAPI:
+    """Calls into the conductors.
+
+    API version history:
+        1.0 - create_node, update_node, destroy_node
+    """
+
+    RPC_API_VERSION = '1.0'
+
+    def __init__(self, ring_manager: hash_ring.HashRingManager | None = None):
+        self.ring_manager = ring_manager or hash_ring.get_manager()
+        self._client = None
+
+    @property
+    def client(self) -> messaging.RPCClient:
+        if self._client is None:
+            self._client = rpc.get_client(messaging.Target(
+                topic=rpc.TOPIC, version=self.RPC_API_VERSION))
+        return self._client
+
+    def get_conductor_for(self, node) -> str:
+        """The hostname of the conductor serving ``node``.
+
+        :raises TemporaryFailure: no conductor is alive.
+        :raises NoValidHost: none enables the node's hardware type in its
+            conductor group.
+        """
+        return self.ring_manager.conductor_for(node)
+
+    def _call_owner(self, context, node, method: str, **kwargs):
+        """Call ``method`` on the node's conductor.
+
+        A conductor refuses a node it does not own (NodeNotOwned) when this
+        process's view of the ring is older than its own: read the ring
+        again and retry once.
+        """
+        for attempt in (1, 2):
+            host = self.get_conductor_for(node)
+            try:
+                return self._call(context, host, method, **kwargs)
+            except exception.NodeNotOwned:
+                if attempt == 2:
+                    raise
+                LOG.info('Conductor %s does not own node %s any more; '
+                         'reloading the hash ring', host, node.uuid)
+                self.ring_manager.reset()
+
+    def _call(self, context, host: str, method: str, **kwargs):
+        cctxt = self.client.prepare(server=host)
+        try:
+            return cctxt.call(context, method, **kwargs)
+        except messaging.MessagingTimeout:
+            raise exception.ServiceUnavailable(
+                service='Conductor %s' % host,
+                reason='it did not answer in time')
+        except messaging.MessageDeliveryFailure as e:
+            raise exception.ServiceUnavailable(
+                service='The message broker', reason=e)
+
+    def create_node(self, context, node, values: dict) -> str:
+        """Create a node on its conductor; returns its UUID.
+
+        ``node`` carries the uuid, driver and conductor_group the new node
+        will have, which choose the conductor.
+        """
+        return self._call_owner(context, node, 'create_node', values=values)
+
+    def update_node(self, context, node, changes: dict,
+                    reset_interfaces: bool | None = None) -> None:
+        """Apply ``changes`` to an existing node.
+
+        ``node`` is the node as it will be after the change, so a change of
+        driver or group goes to the conductor that will serve it.
+        """
+        self._call_owner(context, node, 'update_node', node_uuid=node.uuid,
+                         changes=changes, reset_interfaces=reset_interfaces)
+
+    def destroy_node(self, context, node) -> None:
+        self._call_owner(context, node, 'destroy_node', node_uuid=node.uuid)
+
+
+_API = None
+_API_LOCK = threading.Lock()
+
+
+def get_api() -> ConductorAPI:
+    """The process-wide client; it shares the process's hash rings."""
+    global _API
+    with _API_LOCK:
+        if _API is None:
+            _API = ConductorAPI()
+        return _API

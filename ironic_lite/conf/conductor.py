@@ -1,0 +1,38 @@
+"""Options of the [conductor] group."""
+
+from oslo_config import cfg
+
+opts = [
+    cfg.IntOpt('heartbeat_interval',
+               default=10,
+               min=1,
+               help='Seconds between two heartbeats of a conductor.'),
+    cfg.IntOpt('heartbeat_timeout',
+               default=60,
+               min=1,
+               help='A conductor whose last heartbeat is older than this '
+                    'many seconds is no longer alive: the API shows it as '
+                    'such and its nodes move to the other conductors.'),
+    cfg.StrOpt('conductor_group',
+               default='',
+               regex=r'^[a-zA-Z0-9_\-\.]*$',
+               help='The conductor group this conductor serves. Nodes of a '
+                    'group are only handled by conductors of that group.'),
+    cfg.IntOpt('node_locked_retry_attempts',
+               default=3,
+               min=1,
+               help='How many times a conductor tries to lock a busy node '
+                    'before it answers that the node is locked.'),
+    cfg.FloatOpt('node_locked_retry_interval',
+                 default=1.0,
+                 min=0,
+                 help='Seconds between two attempts to lock a busy node.'),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(opts, group='conductor')
+
+
+def list_opts():
+    return opts

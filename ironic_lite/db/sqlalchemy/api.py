@@ -1,0 +1,433 @@
+"""The SQLAlchemy implementation of the database interface."""
+
+import dataclasses
+import datetime
+import sqlite3
+import threading
+from collections.abc import Iterable
+
+from oslo_db import api as oslo_db_api
+from oslo_db import exception as db_exc
+from oslo_db.sqlalchemy import enginefacade
+from oslo_utils import timeutils
+
+import sqlalchemy as sa
+from ironic_lite.common import exception
+from ironic_lite.conf import CONF
+from ironic_lite.db.sqlalchemy import models
+
+_retry_on_deadlock = oslo_db_api.wrap_db_retry(max_retries=5,
+                                               retry_on_deadlock=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class RingArcs:
+    """Nodes of one hash ring whose ring position falls in some arcs.
+
+    Each arc is ``(low, high)``: ``low <= ring_position < high``, where
+    ``None`` leaves that end open.
+    """
+
+    conductor_group: str
+    driver: str
+    arcs: tuple[tuple[str | None, str | None], ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class AliveHardware:
+    """One hardware type an alive conductor enables."""
+
+    hostname: str
+    conductor_group: str
+    hardware_type: str
+    updated_at: datetime.datetime
+
+
+# Columns a list can be sorted by; the JSON documents cannot.
+_UNSORTABLE_NODE_COLUMNS = frozenset({
+    'driver_info', 'driver_internal_info', 'instance_info', 'properties',
+    'extra', 'clean_step', 'deploy_step', 'raid_config',
+    'target_raid_config', 'traits', 'ring_position'})
+
+
+def sortable_columns(model) -> frozenset[str]:
+    """Names a client may sort a list of ``model`` by."""
+    names = {c.name for c in model.__table__.columns}
+    if model is models.Node:
+        names -= _UNSORTABLE_NODE_COLUMNS
+    return frozenset(names)
+
+
+def _paginate(query, model, limit, sort_key, sort_dir, marker):
+    """Order by (sort_key, id) and start after ``marker``.
+
+    NULLs of the sort key come last going up and first going down, on every
+    database, so that a marker inside the NULLs still pages correctly.
+    """
+    key = getattr(model, sort_key)
+    descending = sort_dir == 'desc'
+    order = sa.desc if descending else sa.asc
+    keys = [model.id] if sort_key == 'id' else [key, model.id]
+    if sort_key != 'id':
+        query = query.order_by(order(key.is_(None)))
+    query = query.order_by(*(order(k) for k in keys))
+
+    if marker is not None:
+        after = (lambda c, v: c < v) if descending else (lambda c, v: c > v)
+        if sort_key == 'id':
+            query = query.where(after(model.id, marker.id))
+        else:
+            value = getattr(marker, sort_key)
+            beyond_id = after(model.id, marker.id)
+            if value is None:
+                criteria = sa.and_(key.is_(None), beyond_id)
+                if descending:
+                    criteria = sa.or_(criteria, key.is_not(None))
+            else:
+                criteria = sa.or_(after(key, value),
+                                  sa.and_(key == value, beyond_id))
+                if not descending:
+                    criteria = sa.or_(criteria, key.is_(None))
+            query = query.where(criteria)
+    if limit is not None:
+        query = query.limit(limit)
+    return query
+
+
+def _arcs_predicate(ring_arcs: Iterable[RingArcs]):
+    column = models.Node.ring_position
+    per_ring = []
+    for ring in ring_arcs:
+        bounds = []
+        for low, high in ring.arcs:
+            parts = []
+            if low is not None:
+                parts.append(column >= low)
+            if high is not None:
+                parts.append(column < high)
+            bounds.append(sa.and_(*parts) if parts else sa.true())
+        per_ring.append(sa.and_(models.Node.conductor_group
+                                == ring.conductor_group,
+                                models.Node.driver == ring.driver,
+                                sa.or_(*bounds)))
+    return sa.or_(*per_ring) if per_ring else sa.false()
+
+
+def _node_filters(query, filters: dict):
+    node = models.Node
+    for name in ('provision_state', 'driver', 'resource_class', 'fault',
+                 'conductor_group', 'instance_uuid'):
+        if filters.get(name) is not None:
+            query = query.where(getattr(node, name) == filters[name])
+    if filters.get('maintenance') is not None:
+        query = query.where(node.maintenance == filters['maintenance'])
+    if filters.get('associated') is not None:
+        query = query.where(node.instance_uuid.is_not(None)
+                            if filters['associated']
+                            else node.instance_uuid.is_(None))
+    if filters.get('reserved_by_any_of') is not None:
+        query = query.where(
+            node.reservation.in_(filters['reserved_by_any_of']))
+    if filters.get('ring_arcs') is not None:
+        query = query.where(_arcs_predicate(filters['ring_arcs']))
+    return query
+
+
+def _translate_node_duplicate(error: db_exc.DBDuplicateEntry, values: dict):
+    columns = set(error.columns or ())
+    if 'name' in columns or 'uniq_nodes0name' in columns:
+        return exception.DuplicateName(name=values.get('name'))
+    if 'instance_uuid' in columns or 'uniq_nodes0instance_uuid' in columns:
+        return exception.InstanceAssociated(
+            instance_uuid=values.get('instance_uuid'),
+            node=values.get('uuid'))
+    return exception.NodeAlreadyExists(uuid=values.get('uuid'))
+
+
+class Connection:
+    """Database access for conductors, nodes and ports."""
+
+    def __init__(self, connection: str | None = None):
+        self._facade = enginefacade.transaction_context()
+        self._facade.configure(
+            connection=connection or CONF.database.connection,
+            sqlite_fk=True,
+            max_retries=CONF.database.max_retries,
+            retry_interval=CONF.database.retry_interval)
+        self._local = threading.local()
+
+    @property
+    def engine(self) -> sa.engine.Engine:
+        return self._facade.writer.get_engine()
+
+    def _reader(self):
+        return self._facade.reader.using(self._local)
+
+    def _writer(self):
+        return self._facade.writer.using(self._local)
+
+    def dispose(self) -> None:
+        self._facade.dispose_pool()
+
+    # Conductors
+
+    @_retry_on_deadlock
+    def register_conductor(self, hostname: str, conductor_group: str,
+                           drivers: list[str],
+                           take_over_if_older_than: datetime.datetime
+                           ) -> models.Conductor:
+        """Insert or revive the row of a starting conductor.
+
+        An existing row is taken over when it is offline or its heartbeat is
+        older than ``take_over_if_older_than``; otherwise another process
+        holds the name and :class:`ConductorAlreadyRegistered` is raised.
+        """
+        now = timeutils.utcnow()
+        values = {'conductor_group': conductor_group, 'drivers': drivers,
+                  'online': True, 'updated_at': now}
+        table = models.Conductor
+        with self._writer() as session:
+            revived = session.execute(
+                sa.update(table)
+                .where(table.hostname == hostname)
+                .where(sa.or_(table.online.is_(False),
+                              table.updated_at.is_(None),
+                              table.updated_at < take_over_if_older_than))
+                .values(**values)).rowcount
+            if not revived:
+                exists = session.scalar(
+                    sa.select(table.id).where(table.hostname == hostname))
+                if exists is not None:
+                    raise exception.ConductorAlreadyRegistered(
+                        conductor=hostname)
+                row = table(hostname=hostname, created_at=now, **values)
+                session.add(row)
+                try:
+                    session.flush()
+                except db_exc.DBDuplicateEntry:
+                    raise exception.ConductorAlreadyRegistered(
+                        conductor=hostname)
+            return session.scalars(
+                sa.select(table).where(table.hostname == hostname)).one()
+
+    @_retry_on_deadlock
+    def register_conductor_hardware_interfaces(
+            self, conductor_id: int, interfaces: Iterable[dict]) -> None:
+        """Replace the hardware interfaces a conductor enables.
+
+        Each item has hardware_type, interface_type, interface_name and
+        default.
+        """
+        table = models.ConductorHardwareInterface
+        with self._writer() as session:
+            session.execute(sa.delete(table)
+                            .where(table.conductor_id == conductor_id))
+            session.add_all(table(conductor_id=conductor_id, **item)
+                            for item in interfaces)
+
+    @_retry_on_deadlock
+    def touch_conductor(self, hostname: str) -> None:
+        """Record a heartbeat."""
+        table = models.Conductor
+        with self._writer() as session:
+            count = session.execute(
+                sa.update(table).where(table.hostname == hostname)
+                .values(updated_at=timeutils.utcnow(), online=True)).rowcount
+        if not count:
+            raise exception.ConductorNotFound(conductor=hostname)
+
+    @_retry_on_deadlock
+    def unregister_conductor(self, hostname: str) -> None:
+        """Mark a conductor offline; its row stays for the operators."""
+        table = models.Conductor
+        with self._writer() as session:
+            conductor_id = session.scalar(
+                sa.select(table.id).where(table.hostname == hostname))
+            if conductor_id is None:
+                raise exception.ConductorNotFound(conductor=hostname)
+            session.execute(
+                sa.delete(models.ConductorHardwareInterface)
+                .where(models.ConductorHardwareInterface.conductor_id
+                       == conductor_id))
+            session.execute(sa.update(table).where(table.id == conductor_id)
+                            .values(online=False))
+
+    def get_conductor(self, hostname: str) -> models.Conductor:
+        with self._reader() as session:
+            row = session.scalars(
+                sa.select(models.Conductor)
+                .where(models.Conductor.hostname == hostname)).first()
+        if row is None:
+            raise exception.ConductorNotFound(conductor=hostname)
+        return row
+
+    def get_conductor_list(self, limit: int | None = None,
+                           marker: models.Conductor | None = None,
+                           sort_key: str = 'id',
+                           sort_dir: str = 'asc') -> list[models.Conductor]:
+        with self._reader() as session:
+            query = _paginate(sa.select(models.Conductor), models.Conductor,
+                              limit, sort_key, sort_dir, marker)
+            return list(session.scalars(query))
+
+    def get_alive_hardware(self, heartbeat_after: datetime.datetime
+                           ) -> list[AliveHardware]:
+        """Hardware types of conductors online with a heartbeat newer than
+        ``heartbeat_after``."""
+        conductor = models.Conductor
+        iface = models.ConductorHardwareInterface
+        query = (sa.select(conductor.hostname, conductor.conductor_group,
+                           iface.hardware_type, conductor.updated_at)
+                 .join(iface, iface.conductor_id == conductor.id)
+                 .where(conductor.online.is_(True))
+                 .where(conductor.updated_at >= heartbeat_after)
+                 .distinct())
+        with self._reader() as session:
+            return [AliveHardware(*row) for row in session.execute(query)]
+
+    def get_offline_conductors(self, heartbeat_before: datetime.datetime
+                               ) -> list[str]:
+        """Hostnames offline or with no heartbeat since the given time."""
+        conductor = models.Conductor
+        with self._reader() as session:
+            return list(session.scalars(
+                sa.select(conductor.hostname)
+                .where(sa.or_(conductor.online.is_(False),
+                              conductor.updated_at < heartbeat_before))))
+
+    # Nodes
+
+    @_retry_on_deadlock
+    def create_node(self, values: dict) -> models.Node:
+        row = models.Node(**values)
+        try:
+            with self._writer() as session:
+                session.add(row)
+                session.flush()
+        except db_exc.DBDuplicateEntry as e:
+            raise _translate_node_duplicate(e, values)
+        return row
+
+    def get_node_by_id(self, node_id: int) -> models.Node:
+        return self._get_node(models.Node.id == node_id, node_id)
+
+    def get_node_by_uuid(self, uuid: str) -> models.Node:
+        return self._get_node(models.Node.uuid == uuid, uuid)
+
+    def get_node_by_name(self, name: str) -> models.Node:
+        return self._get_node(models.Node.name == name, name)
+
+    def _get_node(self, criterion, ident) -> models.Node:
+        with self._reader() as session:
+            row = session.scalars(sa.select(models.Node)
+                                  .where(criterion)).first()
+        if row is None:
+            raise exception.NodeNotFound(node=ident)
+        return row
+
+    def get_node_list(self, filters: dict | None = None,
+                      limit: int | None = None,
+                      marker: models.Node | None = None,
+                      sort_key: str = 'id',
+                      sort_dir: str = 'asc') -> list[models.Node]:
+        """Nodes matching every filter, one page in the order asked.
+
+        ``filters`` may hold: provision_state, driver, resource_class,
+        fault, conductor_group, instance_uuid, maintenance (bool),
+        associated (bool), reserved_by_any_of (hostnames) and ring_arcs
+        (a list of :class:`RingArcs`).
+        """
+        query = _node_filters(sa.select(models.Node), filters or {})
+        query = _paginate(query, models.Node, limit, sort_key, sort_dir,
+                          marker)
+        with self._reader() as session:
+            return list(session.scalars(query))
+
+    def count_nodes(self, filters: dict | None = None) -> int:
+        query = _node_filters(sa.select(sa.func.count(models.Node.id)),
+                              filters or {})
+        with self._reader() as session:
+            return session.scalar(query)
+
+    @_retry_on_deadlock
+    def update_node(self, node_id: int, values: dict) -> models.Node:
+        """Write ``values`` to a node and return the updated row."""
+        with self._writer() as session:
+            row = session.get(models.Node, node_id)
+            if row is None:
+                raise exception.NodeNotFound(node=node_id)
+            for key, value in values.items():
+                setattr(row, key, value)
+            try:
+                session.flush()
+            except db_exc.DBDuplicateEntry as e:
+                raise _translate_node_duplicate(e, {'uuid': row.uuid,
+                                                    **values})
+            return row
+
+    @_retry_on_deadlock
+    def destroy_node(self, node_id: int) -> None:
+        with self._writer() as session:
+            session.execute(sa.delete(models.Port)
+                            .where(models.Port.node_id == node_id))
+            count = session.execute(sa.delete(models.Node)
+                                    .where(models.Node.id == node_id)
+                                    ).rowcount
+        if not count:
+            raise exception.NodeNotFound(node=node_id)
+
+    @_retry_on_deadlock
+    def reserve_node(self, tag: str, node_id: int) -> models.Node:
+        """Take a node's exclusive lock for ``tag`` (a conductor hostname).
+
+        :raises NodeLocked: another holder has it.
+        """
+        node = models.Node
+        with self._writer() as session:
+            count = session.execute(
+                sa.update(node).where(node.id == node_id)
+                .where(node.reservation.is_(None))
+                .values(reservation=tag)
+                .execution_options(synchronize_session=False)).rowcount
+            row = session.get(models.Node, node_id,
+                              populate_existing=True)
+        if row is None:
+            raise exception.NodeNotFound(node=node_id)
+        if not count:
+            raise exception.NodeLocked(node=row.uuid, host=row.reservation)
+        return row
+
+    @_retry_on_deadlock
+    def release_node(self, tag: str, node_id: int) -> None:
+        """Give back a lock taken with :meth:`reserve_node`; a lock held by
+        someone else is left alone."""
+        node = models.Node
+        with self._writer() as session:
+            session.execute(sa.update(node).where(node.id == node_id)
+                            .where(node.reservation == tag)
+                            .values(reservation=None)
+                            .execution_options(synchronize_session=False))
+
+    @_retry_on_deadlock
+    def release_reservations_of(self, hostnames: Iterable[str]) -> int:
+        """Release every lock held by these conductors; how many."""
+        hostnames = list(hostnames)
+        if not hostnames:
+            return 0
+        node = models.Node
+        with self._writer() as session:
+            return session.execute(
+                sa.update(node).where(node.reservation.in_(hostnames))
+                .values(reservation=None)
+                .execution_options(synchronize_session=False)).rowcount
+
+
+@sa.event.listens_for(sa.engine.Engine, 'connect')
+def _tune_sqlite(dbapi_connection, connection_record):
+    """Let the API threads read while a conductor thread writes."""
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute('PRAGMA journal_mode=WAL')
+    cursor.execute('PRAGMA busy_timeout=10000')
+    cursor.close()

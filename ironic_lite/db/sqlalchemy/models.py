@@ -1,0 +1,189 @@
+"""SQLAlchemy models. The schema itself is created by the alembic migrations
+in ironic_lite/db/migration; a test checks that both agree."""
+
+import json
+
+from oslo_utils import timeutils
+
+import sqlalchemy as sa
+from ironic_lite.common import hash_ring
+from sqlalchemy import orm
+from sqlalchemy.dialects import mysql
+
+
+class JSONEncoded(sa.types.TypeDecorator):
+    """A JSON document stored as text, the same on every database.
+
+    Native JSON columns differ: MySQL reorders keys, SQLite and PostgreSQL do
+    not. Text keeps what the user stored, byte for byte.
+    """
+
+    impl = sa.Text
+    cache_ok = True
+
+    def __init__(self, empty=dict):
+        super().__init__()
+        self._empty = empty
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else json.dumps(value)
+
+    def process_result_value(self, value, dialect):
+        return self._empty() if value is None else json.loads(value)
+
+
+# Microseconds on MySQL/MariaDB too: liveness is decided on these timestamps.
+Timestamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql',
+                                       'mariadb')
+
+# The hex md5 a node occupies on the hash ring. Compared with < and >, so its
+# collation must order like bytes.
+RingPosition = (sa.String(32)
+                .with_variant(mysql.VARCHAR(32, charset='ascii',
+                                            collation='ascii_bin'),
+                              'mysql', 'mariadb')
+                .with_variant(sa.String(32, collation='C'), 'postgresql'))
+
+
+class Base(orm.DeclarativeBase):
+    pass
+
+
+class TimestampMixin:
+    created_at = sa.Column(Timestamp, default=timeutils.utcnow,
+                           nullable=False)
+    updated_at = sa.Column(Timestamp, onupdate=timeutils.utcnow)
+
+
+class Conductor(TimestampMixin, Base):
+    __tablename__ = 'conductors'
+    __table_args__ = (
+        sa.UniqueConstraint('hostname', name='uniq_conductors0hostname'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    hostname = sa.Column(sa.String(255), nullable=False)
+    drivers = sa.Column(JSONEncoded(empty=list))
+    online = sa.Column(sa.Boolean, nullable=False, default=True)
+    conductor_group = sa.Column(sa.String(255), nullable=False, default='',
+                                server_default='')
+
+
+class ConductorHardwareInterface(TimestampMixin, Base):
+    __tablename__ = 'conductor_hardware_interfaces'
+    __table_args__ = (
+        sa.UniqueConstraint('conductor_id', 'hardware_type', 'interface_type',
+                            'interface_name',
+                            name='uniq_conductorhardwareinterfaces0'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    conductor_id = sa.Column(sa.Integer,
+                             sa.ForeignKey('conductors.id',
+                                           ondelete='CASCADE'),
+                             nullable=False)
+    hardware_type = sa.Column(sa.String(255), nullable=False)
+    interface_type = sa.Column(sa.String(16), nullable=False)
+    interface_name = sa.Column(sa.String(255), nullable=False)
+    default = sa.Column(sa.Boolean, nullable=False, default=False,
+                        server_default=sa.false())
+
+
+INTERFACE_TYPES = ('bios', 'boot', 'console', 'deploy', 'inspect',
+                   'management', 'network', 'power', 'raid', 'rescue',
+                   'storage', 'vendor')
+
+
+class Node(TimestampMixin, Base):
+    __tablename__ = 'nodes'
+    __table_args__ = (
+        sa.UniqueConstraint('uuid', name='uniq_nodes0uuid'),
+        sa.UniqueConstraint('instance_uuid', name='uniq_nodes0instance_uuid'),
+        sa.UniqueConstraint('name', name='uniq_nodes0name'),
+        sa.Index('nodes_ring_idx', 'conductor_group', 'driver',
+                 'ring_position'),
+        sa.Index('nodes_provision_state_idx', 'provision_state'),
+        sa.Index('nodes_reservation_idx', 'reservation'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    uuid = sa.Column(sa.String(36), nullable=False)
+    name = sa.Column(sa.String(255))
+    instance_uuid = sa.Column(sa.String(36))
+    driver = sa.Column(sa.String(255), nullable=False)
+    ring_position = sa.Column(
+        RingPosition, nullable=False,
+        default=lambda ctx: hash_ring.ring_position(
+            ctx.get_current_parameters()['uuid']))
+    conductor_group = sa.Column(sa.String(255), nullable=False, default='',
+                                server_default='')
+    reservation = sa.Column(sa.String(255))
+    conductor_affinity = sa.Column(
+        sa.Integer,
+        sa.ForeignKey('conductors.id', name='nodes_conductor_affinity_fk',
+                      ondelete='SET NULL'))
+
+    power_state = sa.Column(sa.String(15))
+    target_power_state = sa.Column(sa.String(15))
+    provision_state = sa.Column(sa.String(15))
+    target_provision_state = sa.Column(sa.String(15))
+    provision_updated_at = sa.Column(Timestamp)
+    last_error = sa.Column(sa.Text)
+    maintenance = sa.Column(sa.Boolean, nullable=False, default=False,
+                            server_default=sa.false())
+    maintenance_reason = sa.Column(sa.Text)
+    fault = sa.Column(sa.String(255))
+    console_enabled = sa.Column(sa.Boolean, nullable=False, default=False,
+                                server_default=sa.false())
+    inspection_started_at = sa.Column(Timestamp)
+    inspection_finished_at = sa.Column(Timestamp)
+    automated_clean = sa.Column(sa.Boolean)
+    protected = sa.Column(sa.Boolean, nullable=False, default=False,
+                          server_default=sa.false())
+    protected_reason = sa.Column(sa.Text)
+    resource_class = sa.Column(sa.String(80))
+
+    driver_info = sa.Column(JSONEncoded())
+    driver_internal_info = sa.Column(JSONEncoded())
+    instance_info = sa.Column(JSONEncoded())
+    properties = sa.Column(JSONEncoded())
+    extra = sa.Column(JSONEncoded())
+    clean_step = sa.Column(JSONEncoded())
+    deploy_step = sa.Column(JSONEncoded())
+    raid_config = sa.Column(JSONEncoded())
+    target_raid_config = sa.Column(JSONEncoded())
+    traits = sa.Column(JSONEncoded(empty=list))
+
+    bios_interface = sa.Column(sa.String(255))
+    boot_interface = sa.Column(sa.String(255))
+    console_interface = sa.Column(sa.String(255))
+    deploy_interface = sa.Column(sa.String(255))
+    inspect_interface = sa.Column(sa.String(255))
+    management_interface = sa.Column(sa.String(255))
+    network_interface = sa.Column(sa.String(255))
+    power_interface = sa.Column(sa.String(255))
+    raid_interface = sa.Column(sa.String(255))
+    rescue_interface = sa.Column(sa.String(255))
+    storage_interface = sa.Column(sa.String(255))
+    vendor_interface = sa.Column(sa.String(255))
+
+
+class Port(TimestampMixin, Base):
+    __tablename__ = 'ports'
+    __table_args__ = (
+        sa.UniqueConstraint('uuid', name='uniq_ports0uuid'),
+        sa.UniqueConstraint('address', name='uniq_ports0address'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    uuid = sa.Column(sa.String(36), nullable=False)
+    address = sa.Column(sa.String(18), nullable=False)
+    node_id = sa.Column(sa.Integer,
+                        sa.ForeignKey('nodes.id', name='ports_node_id_fk'),
+                        nullable=False, index=True)
+    extra = sa.Column(JSONEncoded())
+    internal_info = sa.Column(JSONEncoded())
+    local_link_connection = sa.Column(JSONEncoded())
+    pxe_enabled = sa.Column(sa.Boolean, nullable=False, default=True,
+                            server_default=sa.true())
+    physical_network = sa.Column(sa.String(64))

@@ -1,0 +1,164 @@
+"""Functional tests: ironic-lite as real processes, driven by the real
+clients over HTTP on 127.0.0.1."""
+
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import testtools
+from testtools import content
+
+BIN = os.path.dirname(sys.executable)
+_URL_LINE = re.compile(r'(http://127\.0\.0\.1:\d+)')
+
+
+def executable(name: str) -> list[str]:
+    """The console script ``name`` of this virtualenv."""
+    path = os.path.join(BIN, name)
+    if not os.path.exists(path):
+        path = shutil.which(name)
+    if path is None:
+        raise RuntimeError('%s is not installed; run the tests through tox'
+                           % name)
+    return [path]
+
+
+def write_config(directory: str, sections: dict) -> str:
+    path = os.path.join(directory, 'ironic-lite.conf')
+    with open(path, 'w') as f:
+        for section, options in sections.items():
+            f.write('[%s]\n' % section)
+            for key, value in options.items():
+                f.write('%s = %s\n' % (key, value))
+    return path
+
+
+class Process:
+    """A service process whose output is collected as it runs."""
+
+    def __init__(self, command: list[str], log_path: str):
+        self.command = command
+        self.log_path = log_path
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        self.popen = None
+
+    def start(self) -> 'Process':
+        self.popen = subprocess.Popen(
+            self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, bufsize=1)
+        threading.Thread(target=self._pump, daemon=True).start()
+        return self
+
+    def _pump(self):
+        with open(self.log_path, 'a') as log:
+            for line in self.popen.stdout:
+                log.write(line)
+                log.flush()
+                self.output.append(line)
+                self.lines.put(line)
+
+    def wait_for_line(self, pattern: re.Pattern, timeout: float = 30):
+        """The first match of ``pattern`` in the output."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError('%s printed no line matching %s in %ss;'
+                                     ' output:\n%s' % (
+                                         self.command[0], pattern.pattern,
+                                         timeout, ''.join(self.output)))
+            try:
+                line = self.lines.get(timeout=min(remaining, 0.5))
+            except queue.Empty:
+                if self.popen.poll() is not None and self.lines.empty():
+                    raise AssertionError(
+                        '%s exited with %s; output:\n%s' % (
+                            self.command[0], self.popen.returncode,
+                            ''.join(self.output)))
+                continue
+            match = pattern.search(line)
+            if match:
+                return match
+
+    def stop(self, sig=signal.SIGTERM, timeout: float = 30) -> int:
+        if self.popen.poll() is None:
+            self.popen.send_signal(sig)
+        try:
+            return self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+            raise AssertionError('%s did not stop within %ss after %s'
+                                 % (self.command[0], timeout, sig))
+
+
+class FunctionalTestCase(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.workdir = tempfile.mkdtemp(prefix='ironic-lite-functional-')
+        self.addCleanup(shutil.rmtree, self.workdir, ignore_errors=True)
+        # python-ironicclient caches negotiated versions per host:port.
+        self.client_env = dict(os.environ,
+                               XDG_CACHE_HOME=os.path.join(self.workdir,
+                                                           'cache'))
+        for name in list(self.client_env):
+            if name.startswith('OS_'):
+                del self.client_env[name]
+
+    def start_all_in_one(self, host: str = 'functional-aio') -> Process:
+        config = write_config(self.workdir, {
+            'DEFAULT': {'state_path': self.workdir, 'host': host},
+            'api': {'port': 0},
+        })
+        process = Process(executable('ironic-lite') + ['--config-file',
+                                                       config],
+                          os.path.join(self.workdir, 'ironic-lite.log'))
+        process.start()
+        self.addCleanup(self._stop_quietly, process)
+        self.addOnException(lambda exc_info: self.addDetail(
+            'ironic-lite-output', content.text_content(
+                ''.join(process.output))))
+        self.url = process.wait_for_line(_URL_LINE).group(1)
+        return process
+
+    @staticmethod
+    def _stop_quietly(process: Process):
+        if process.popen.poll() is None:
+            process.stop(signal.SIGKILL)
+
+    def run_cli(self, *args: str, expect_failure: bool = False,
+                openstack: bool = False, global_args=()
+                ) -> subprocess.CompletedProcess:
+        """Run ``baremetal ...`` (or ``openstack ... baremetal ...``)
+        against the service; ``global_args`` go before the command."""
+        if openstack:
+            command = executable('openstack') + [
+                '--os-auth-type', 'none', '--os-endpoint', self.url,
+                *global_args, 'baremetal', *args]
+        else:
+            command = executable('baremetal') + [
+                '--os-endpoint', self.url, *global_args, *args]
+        result = subprocess.run(command, capture_output=True, text=True,
+                                env=self.client_env, timeout=120)
+        if expect_failure:
+            self.assertNotEqual(0, result.returncode, result.stdout)
+        else:
+            self.assertEqual(0, result.returncode,
+                             'command %s failed:\n%s%s'
+                             % (' '.join(args), result.stdout,
+                                result.stderr))
+        return result
+
+    def cli_json(self, *args: str, **kwargs):
+        return json.loads(self.run_cli(*args, '-f', 'json',
+                                       **kwargs).stdout)
