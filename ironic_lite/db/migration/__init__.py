@@ -47,7 +47,11 @@ def create_schema(engine=None) -> None:
     record it as the newest revision."""
     from ironic_lite.db.sqlalchemy import models
     engine = _engine(engine)
-    if version(engine) is not None:
+    # Tables without a recorded revision are an older schema too: stamping
+    # them as the newest would skip the migrations they still need.
+    existing = set(sa.inspect(engine).get_table_names())
+    if version(engine) is not None or existing & set(
+            models.Base.metadata.tables):
         raise RuntimeError('The database already has a schema; use '
                            '"ironic-lite-dbsync upgrade".')
     models.Base.metadata.create_all(engine)

@@ -6,12 +6,12 @@ import sqlite3
 import threading
 from collections.abc import Iterable
 
+import sqlalchemy as sa
 from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
 from oslo_utils import timeutils
 
-import sqlalchemy as sa
 from ironic_lite.common import exception
 from ironic_lite.conf import CONF
 from ironic_lite.db.sqlalchemy import models
@@ -95,6 +95,11 @@ def _paginate(query, model, limit, sort_key, sort_dir, marker):
 
 
 def _arcs_predicate(ring_arcs: Iterable[RingArcs]):
+    """Nodes of any of the rings whose position is in one of its arcs.
+
+    No ring, or a ring with no arc, selects no node: an empty ``or_()``
+    would vanish from the ``and_()`` and select the whole ring.
+    """
     column = models.Node.ring_position
     per_ring = []
     for ring in ring_arcs:
@@ -106,6 +111,8 @@ def _arcs_predicate(ring_arcs: Iterable[RingArcs]):
             if high is not None:
                 parts.append(column < high)
             bounds.append(sa.and_(*parts) if parts else sa.true())
+        if not bounds:
+            continue
         per_ring.append(sa.and_(models.Node.conductor_group
                                 == ring.conductor_group,
                                 models.Node.driver == ring.driver,
@@ -125,9 +132,14 @@ def _node_filters(query, filters: dict):
         query = query.where(node.instance_uuid.is_not(None)
                             if filters['associated']
                             else node.instance_uuid.is_(None))
-    if filters.get('reserved_by_any_of') is not None:
-        query = query.where(
-            node.reservation.in_(filters['reserved_by_any_of']))
+    if filters.get('reserved') is not None:
+        query = query.where(node.reservation.is_not(None)
+                            if filters['reserved']
+                            else node.reservation.is_(None))
+    if filters.get('conductor_affinity_not') is not None:
+        query = query.where(sa.or_(
+            node.conductor_affinity.is_(None),
+            node.conductor_affinity != filters['conductor_affinity_not']))
     if filters.get('ring_arcs') is not None:
         query = query.where(_arcs_predicate(filters['ring_arcs']))
     return query
@@ -287,12 +299,17 @@ class Connection:
 
     def get_offline_conductors(self, heartbeat_before: datetime.datetime
                                ) -> list[str]:
-        """Hostnames offline or with no heartbeat since the given time."""
+        """Hostnames offline or with no heartbeat since the given time.
+
+        Exactly the conductors :meth:`get_alive_hardware` leaves out (a row
+        that never beat included), so that no lock outlives its holder.
+        """
         conductor = models.Conductor
         with self._reader() as session:
             return list(session.scalars(
                 sa.select(conductor.hostname)
                 .where(sa.or_(conductor.online.is_(False),
+                              conductor.updated_at.is_(None),
                               conductor.updated_at < heartbeat_before))))
 
     # Nodes
@@ -304,6 +321,9 @@ class Connection:
             with self._writer() as session:
                 session.add(row)
                 session.flush()
+                # Read back what was stored: the columns left out hold their
+                # defaults, and the unset documents read as empty ones.
+                session.refresh(row)
         except db_exc.DBDuplicateEntry as e:
             raise _translate_node_duplicate(e, values)
         return row
@@ -334,7 +354,8 @@ class Connection:
 
         ``filters`` may hold: provision_state, driver, resource_class,
         fault, conductor_group, instance_uuid, maintenance (bool),
-        associated (bool), reserved_by_any_of (hostnames) and ring_arcs
+        associated (bool), reserved (bool), conductor_affinity_not (a
+        conductor id: nodes with another affinity or none) and ring_arcs
         (a list of :class:`RingArcs`).
         """
         query = _node_filters(sa.select(models.Node), filters or {})
@@ -351,18 +372,27 @@ class Connection:
 
     @_retry_on_deadlock
     def update_node(self, node_id: int, values: dict) -> models.Node:
-        """Write ``values`` to a node and return the updated row."""
+        """Write ``values`` to a node and return the updated row.
+
+        :raises InvalidParameterValue: ``values`` changes the UUID (the
+            node's identity and its place on the hash ring).
+        """
+        if 'uuid' in values:
+            raise exception.InvalidParameterValue(
+                err='Cannot overwrite UUID for an existing Node.')
         with self._writer() as session:
             row = session.get(models.Node, node_id)
             if row is None:
                 raise exception.NodeNotFound(node=node_id)
+            # A failed flush expires the row: read what the message needs
+            # before.
+            uuid = row.uuid
             for key, value in values.items():
                 setattr(row, key, value)
             try:
                 session.flush()
             except db_exc.DBDuplicateEntry as e:
-                raise _translate_node_duplicate(e, {'uuid': row.uuid,
-                                                    **values})
+                raise _translate_node_duplicate(e, {**values, 'uuid': uuid})
             return row
 
     @_retry_on_deadlock

@@ -3,12 +3,12 @@ in ironic_lite/db/migration; a test checks that both agree."""
 
 import json
 
-from oslo_utils import timeutils
-
 import sqlalchemy as sa
-from ironic_lite.common import hash_ring
+from oslo_utils import timeutils
 from sqlalchemy import orm
 from sqlalchemy.dialects import mysql
+
+from ironic_lite.common import hash_ring
 
 
 class JSONEncoded(sa.types.TypeDecorator):
@@ -49,6 +49,11 @@ class Base(orm.DeclarativeBase):
     pass
 
 
+# What the migrations give every table, so that create_schema does the same
+# whatever the database's defaults are.
+TABLE_OPTIONS = {'mysql_engine': 'InnoDB', 'mysql_charset': 'utf8mb4'}
+
+
 class TimestampMixin:
     created_at = sa.Column(Timestamp, default=timeutils.utcnow,
                            nullable=False)
@@ -59,6 +64,7 @@ class Conductor(TimestampMixin, Base):
     __tablename__ = 'conductors'
     __table_args__ = (
         sa.UniqueConstraint('hostname', name='uniq_conductors0hostname'),
+        TABLE_OPTIONS,
     )
 
     id = sa.Column(sa.Integer, primary_key=True)
@@ -75,6 +81,7 @@ class ConductorHardwareInterface(TimestampMixin, Base):
         sa.UniqueConstraint('conductor_id', 'hardware_type', 'interface_type',
                             'interface_name',
                             name='uniq_conductorhardwareinterfaces0'),
+        TABLE_OPTIONS,
     )
 
     id = sa.Column(sa.Integer, primary_key=True)
@@ -104,6 +111,7 @@ class Node(TimestampMixin, Base):
                  'ring_position'),
         sa.Index('nodes_provision_state_idx', 'provision_state'),
         sa.Index('nodes_reservation_idx', 'reservation'),
+        TABLE_OPTIONS,
     )
 
     id = sa.Column(sa.Integer, primary_key=True)
@@ -173,6 +181,7 @@ class Port(TimestampMixin, Base):
     __table_args__ = (
         sa.UniqueConstraint('uuid', name='uniq_ports0uuid'),
         sa.UniqueConstraint('address', name='uniq_ports0address'),
+        TABLE_OPTIONS,
     )
 
     id = sa.Column(sa.Integer, primary_key=True)
