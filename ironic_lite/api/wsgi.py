@@ -15,6 +15,9 @@ def _make():
     common.prepare(['--config-file=%s' % f for f in files], 'ironic-lite-api')
     common.start_messaging(require_url=True)
     from ironic_lite.api import app
+    from ironic_lite.common import hash_ring
+    from ironic_lite.conductor import membership
+    membership.start_listener(hash_ring.get_manager(), background=True)
     return app.setup_app()
 
 

@@ -17,6 +17,7 @@ LOG = log.getLogger(__name__)
 
 def main(argv: list[str] | None = None) -> int:
     common.prepare(sys.argv[1:] if argv is None else argv, 'ironic-lite')
+    signals = common.StopSignals()
     common.start_messaging(require_url=False, default_url='fake://')
 
     from ironic_lite.api import server
@@ -30,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         conductor.start()
     except exception.IronicLiteException as e:
-        LOG.error('%s', e)
+        LOG.error('The conductor cannot start: %s', e)
+        conductor.stop()
         return 1
     api = server.APIServer()
     try:
@@ -48,8 +50,7 @@ def main(argv: list[str] | None = None) -> int:
           'Stop it with Ctrl-C.'
           % (api.url, conductor.host, CONF.database.connection, api.url,
              api.url), flush=True)
-    common.wait_for_signal()
-    LOG.info('Stopping')
+    signals.wait()
     api.stop()
     conductor.stop()
     rpc.cleanup()

@@ -11,16 +11,20 @@ LOG = log.getLogger(__name__)
 
 def main(argv: list[str] | None = None) -> int:
     common.prepare(sys.argv[1:] if argv is None else argv, 'ironic-lite-api')
+    signals = common.StopSignals()
     common.require_current_schema()
     common.start_messaging(require_url=True)
 
     from ironic_lite.api import server
+    from ironic_lite.common import hash_ring
     from ironic_lite.common import rpc
+    from ironic_lite.conductor import membership
 
+    membership.start_listener(hash_ring.get_manager(), background=True)
     api = server.APIServer()
     api.start()
     print('ironic-lite-api listening on %s' % api.url, flush=True)
-    common.wait_for_signal()
+    signals.wait()
     api.stop()
     rpc.cleanup()
     return 0

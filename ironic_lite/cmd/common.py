@@ -44,20 +44,22 @@ def start_messaging(require_url: bool, default_url: str | None = None):
     rpc.init(url)
 
 
-def wait_for_signal() -> int:
-    """Block until SIGTERM or SIGINT; which one arrived."""
-    received = []
-    stop = threading.Event()
+class StopSignals:
+    """SIGTERM and SIGINT, caught from the moment this is made."""
 
-    def handler(signum, frame):
-        received.append(signum)
-        stop.set()
+    def __init__(self):
+        self.received = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._handler)
 
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, handler)
-    while not stop.wait(1):
-        pass
-    return received[0]
+    def _handler(self, signum, frame):
+        LOG.info('Received %s', signal.Signals(signum).name)
+        self.received.set()
+
+    def wait(self) -> None:
+        # A timed wait lets the handler run promptly in the main thread.
+        while not self.received.wait(1):
+            pass
 
 
 def require_current_schema() -> None:

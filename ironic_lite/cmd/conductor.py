@@ -1,6 +1,7 @@
 """ironic-lite-conductor: one conductor; run one per host."""
 
 import sys
+import threading
 
 from oslo_log import log
 
@@ -12,6 +13,7 @@ LOG = log.getLogger(__name__)
 def main(argv: list[str] | None = None) -> int:
     common.prepare(sys.argv[1:] if argv is None else argv,
                    'ironic-lite-conductor')
+    signals = common.StopSignals()
     common.require_current_schema()
     common.start_messaging(require_url=True)
 
@@ -20,14 +22,33 @@ def main(argv: list[str] | None = None) -> int:
     from ironic_lite.conductor import service
 
     conductor = service.ConductorService()
-    try:
-        conductor.start()
-    except exception.IronicLiteException as e:
-        LOG.error('Conductor cannot start: %s', e)
+    failures = []
+    started = threading.Event()
+
+    def start():
+        try:
+            conductor.start()
+        except exception.IronicLiteException as e:
+            failures.append(e)
+        finally:
+            started.set()
+
+    # Starting waits for the message broker when it is down; a stop signal
+    # must still be heard meanwhile.
+    threading.Thread(target=start, name='start', daemon=True).start()
+    while not started.wait(0.5):
+        if signals.received.is_set():
+            LOG.warning('Stopping before the conductor could start')
+            conductor.stop()
+            return 0
+    if failures:
+        LOG.error('Conductor %s cannot start: %s', conductor.host,
+                  failures[0])
+        conductor.stop()
         rpc.cleanup()
         return 1
     print('ironic-lite-conductor %s started' % conductor.host, flush=True)
-    common.wait_for_signal()
+    signals.wait()
     conductor.stop()
     rpc.cleanup()
     return 0

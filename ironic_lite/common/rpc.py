@@ -1,6 +1,7 @@
 """oslo.messaging plumbing: one transport per process, contexts on the
 wire, and ironic-lite exceptions that keep their class across RPC."""
 
+import kombu.exceptions
 import oslo_messaging as messaging
 
 from ironic_lite.common import context
@@ -9,6 +10,11 @@ from ironic_lite.conf import CONF
 
 TOPIC = 'ironic-lite.conductor_manager'
 ALLOWED_EXMODS = [exception.__name__]
+
+# What a transport raises when the broker cannot be reached. The rabbit
+# driver lets kombu's connection errors through unwrapped.
+TRANSPORT_ERRORS = (messaging.MessageDeliveryFailure, OSError,
+                    kombu.exceptions.OperationalError)
 
 _TRANSPORT = None
 
@@ -42,7 +48,12 @@ def cleanup() -> None:
     global _TRANSPORT
     if _TRANSPORT is not None:
         _TRANSPORT.cleanup()
-        _TRANSPORT = None
+        # What a transport raises when the broker cannot be reached. The rabbit
+# driver lets kombu's connection errors through unwrapped.
+TRANSPORT_ERRORS = (messaging.MessageDeliveryFailure, OSError,
+                    kombu.exceptions.OperationalError)
+
+_TRANSPORT = None
 
 
 def transport():

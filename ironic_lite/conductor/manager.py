@@ -6,10 +6,12 @@ import types
 import oslo_messaging as messaging
 from oslo_log import log
 
+from ironic_lite.common import context as ironic_context
 from ironic_lite.common import exception
 from ironic_lite.common import hash_ring
 from ironic_lite.common import states
 from ironic_lite.conductor import task_manager
+from ironic_lite.db.sqlalchemy import api as db_sqlalchemy
 from ironic_lite.drivers import base as drivers_base
 
 LOG = log.getLogger(__name__)
@@ -18,6 +20,8 @@ LOG = log.getLogger(__name__)
 _EXPECTED = (exception.Invalid, exception.NotFound, exception.Conflict,
              exception.NotAuthorized, exception.TemporaryFailure)
 
+
+_TAKEOVER_BATCH = 100
 
 _INTERFACE_FIELDS = tuple('%s_interface' % interface_type
                           for interface_type in drivers_base.INTERFACE_TYPES)
@@ -54,6 +58,13 @@ class ConductorManager:
                 self.ring_manager.reset()
         raise exception.NodeNotOwned(host=self.host, node=node.uuid,
                                      owner=owner)
+
+    def _acquire(self, context, node_ident, purpose: str,
+                 wait: bool = True):
+        """Lock a node as this conductor."""
+        return task_manager.acquire(context, node_ident, purpose=purpose,
+                                    wait=wait, host=self.host,
+                                    dbapi=self.dbapi)
 
     def _hardware_type(self, driver: str):
         try:
@@ -120,8 +131,7 @@ class ConductorManager:
     @messaging.expected_exceptions(*_EXPECTED)
     def update_node(self, context, node_uuid: str, changes: dict,
                     reset_interfaces: bool | None = None) -> None:
-        with task_manager.acquire(context, node_uuid, purpose='node update',
-                                  dbapi=self.dbapi) as task:
+        with self._acquire(context, node_uuid, 'node update') as task:
             current = task.node
             merged = {column.name: getattr(current, column.name)
                       for column in current.__table__.columns}
@@ -133,16 +143,17 @@ class ConductorManager:
                 raise exception.InvalidParameterValue(
                     err='The reset_interfaces parameter can be set only '
                         'when the node driver is updated.')
-            # Interfaces the caller names must fit the hardware type; the
-            # others are reset to its defaults when the driver changes.
+            # Interfaces must fit the hardware type. Changing the driver
+            # keeps the current ones (refused if they do not fit) unless the
+            # caller asks to reset those it does not name, as in Ironic.
             strict = {k for k, v in changes.items()
                       if k in _INTERFACE_FIELDS and v is not None}
             if driver_changed:
-                if reset_interfaces is False:
-                    strict = set(_INTERFACE_FIELDS)
-                else:
+                if reset_interfaces:
                     merged.update(dict.fromkeys(
                         set(_INTERFACE_FIELDS) - strict))
+                else:
+                    strict = set(_INTERFACE_FIELDS)
             hardware_type = self._hardware_type(merged['driver'])
             merged.update(self._settle_interfaces(hardware_type, merged,
                                                   strict))
@@ -165,8 +176,7 @@ class ConductorManager:
 
     @messaging.expected_exceptions(*_EXPECTED)
     def destroy_node(self, context, node_uuid: str) -> None:
-        with task_manager.acquire(context, node_uuid, purpose='node delete',
-                                  dbapi=self.dbapi) as task:
+        with self._acquire(context, node_uuid, 'node delete') as task:
             node = task.node
             self._check_owner(node)
             if node.protected:
@@ -184,3 +194,39 @@ class ConductorManager:
                        ', '.join(sorted(states.DELETE_ALLOWED_STATES))))
             task.destroy()
         LOG.info('Deleted node %s', node_uuid)
+
+    def take_over_nodes(self) -> int:
+        """Become the conductor of record of the nodes the ring now gives
+        this conductor; how many it took.
+
+        A node another conductor holds is left for the next pass.
+        """
+        context = ironic_context.get_admin_context()
+        filters = {
+            'ring_arcs': [db_sqlalchemy.RingArcs(group, driver, arcs)
+                          for (group, driver), arcs
+                          in self.ring_manager.arcs_of(self.host).items()],
+            'conductor_affinity_not': self.conductor_id,
+            'reserved': False,
+        }
+        taken, marker = 0, None
+        while True:
+            rows = self.dbapi.get_node_list(filters, limit=_TAKEOVER_BATCH,
+                                            marker=marker)
+            for row in rows:
+                try:
+                    with self._acquire(context, row.id, 'take over',
+                                       wait=False) as task:
+                        self._check_owner(task.node)
+                        task.update({'conductor_affinity':
+                                     self.conductor_id})
+                        taken += 1
+                except (exception.NodeLocked, exception.NodeNotFound,
+                        exception.NodeNotOwned):
+                    continue
+            if len(rows) < _TAKEOVER_BATCH:
+                break
+            marker = rows[-1]
+        if taken:
+            LOG.info('Conductor %s took over %d nodes', self.host, taken)
+        return taken

@@ -11,6 +11,7 @@ from oslo_log import log
 from ironic_lite.common import exception
 from ironic_lite.common import hash_ring
 from ironic_lite.common import rpc
+from ironic_lite.conductor import membership
 
 LOG = log.getLogger(__name__)
 
@@ -24,9 +25,16 @@ class ConductorAPI:
 
     RPC_API_VERSION = '1.0'
 
+    # Attempts to hand a message to the broker before giving up with 503.
+    SEND_RETRIES = 2
+
     def __init__(self, ring_manager: hash_ring.HashRingManager | None = None):
         self.ring_manager = ring_manager or hash_ring.get_manager()
         self._client = None
+        # The first call sets up the reply queue, and the transport waits
+        # for the broker forever doing so: check the broker first, until one
+        # call went through.
+        self._broker_seen = False
 
     @property
     def client(self) -> messaging.RPCClient:
@@ -63,16 +71,23 @@ class ConductorAPI:
                 self.ring_manager.reset()
 
     def _call(self, context, host: str, method: str, **kwargs):
-        cctxt = self.client.prepare(server=host)
+        if not self._broker_seen:
+            membership.check_broker(context)
+        cctxt = self.client.prepare(server=host, retry=self.SEND_RETRIES)
         try:
-            return cctxt.call(context, method, **kwargs)
+            result = cctxt.call(context, method, **kwargs)
+        except (exception.IronicLiteException, messaging.RemoteError):
+            self._broker_seen = True  # the conductor answered
+            raise
         except messaging.MessagingTimeout:
             raise exception.ServiceUnavailable(
                 service='Conductor %s' % host,
                 reason='it did not answer in time')
-        except messaging.MessageDeliveryFailure as e:
+        except rpc.TRANSPORT_ERRORS as e:
             raise exception.ServiceUnavailable(
                 service='The message broker', reason=e)
+        self._broker_seen = True
+        return result
 
     def create_node(self, context, node, values: dict) -> str:
         """Create a node on its conductor; returns its UUID.

@@ -52,18 +52,21 @@ def _lookup(dbapi, node_ident):
 
 @contextlib.contextmanager
 def acquire(context, node_ident, *, shared: bool = False,
-            purpose: str = 'unspecified action', dbapi=None):
+            purpose: str = 'unspecified action', wait: bool = True,
+            host: str | None = None, dbapi=None):
     """Hold a node (by id or UUID) for the ``with`` block.
 
+    :param host: the conductor taking the lock (default ``[DEFAULT]host``).
+    :param wait: retry a busy node ``[conductor]node_locked_retry_attempts``
+        times; else give up at once.
     :raises NodeNotFound: no such node.
-    :raises NodeLocked: another conductor holds it, still after
-        ``[conductor]node_locked_retry_attempts`` tries.
+    :raises NodeLocked: another conductor holds it.
     """
     dbapi = dbapi or db_api.get_instance()
-    host = CONF.host
+    host = host or CONF.host
     node = _lookup(dbapi, node_ident)
     if not shared:
-        attempts = CONF.conductor.node_locked_retry_attempts
+        attempts = CONF.conductor.node_locked_retry_attempts if wait else 1
         for attempt in range(1, attempts + 1):
             try:
                 node = dbapi.reserve_node(host, node.id)

@@ -18,6 +18,12 @@ opts = [
                regex=r'^[a-zA-Z0-9_\-\.]*$',
                help='The conductor group this conductor serves. Nodes of a '
                     'group are only handled by conductors of that group.'),
+    cfg.IntOpt('sync_local_state_interval',
+               default=180,
+               min=1,
+               help='Seconds between two passes in which a conductor takes '
+                    'over the nodes the hash ring newly gives it (it also '
+                    'makes a pass whenever conductors join or leave).'),
     cfg.IntOpt('node_locked_retry_attempts',
                default=3,
                min=1,

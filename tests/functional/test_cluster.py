@@ -1,0 +1,167 @@
+"""Many conductors at once: real ironic-lite-api and ironic-lite-conductor
+processes over RabbitMQ and MariaDB (then PostgreSQL). The conductor the API
+names for a node must be the conductor that does its work, also while
+conductors stop, crash and come back."""
+
+import concurrent.futures
+import signal
+import time
+
+from testtools import content
+
+from tests import services
+from tests.base import wait_for
+from tests.functional import base
+from tests.functional import cluster as cluster_mod
+
+DEFAULT_GROUP = ''
+RACK2 = 'rack2'
+
+
+class ClusterTestMixin:
+    """The tests; subclasses pick the database server."""
+
+    server_url: str
+
+    def setUp(self):
+        super().setUp()
+        if not services.tcp_open('127.0.0.1', 5672):
+            services.unavailable(self, 'RabbitMQ is not running on '
+                                       '127.0.0.1:5672')
+        scratch = services.ScratchDatabase(self.server_url)
+        try:
+            database_url = scratch.create()
+        except OSError as e:
+            services.unavailable(self, 'no database server at %s: %s'
+                                 % (self.server_url, e))
+        self.addCleanup(scratch.drop)
+        self.cluster = cluster_mod.Cluster(self.workdir, database_url,
+                                           services.RABBIT_URL)
+        self.addCleanup(self.cluster.shutdown)
+        self.addOnException(lambda exc_info: self.addDetail(
+            'cluster-output', content.text_content(self.cluster.output())))
+        self.cluster.dbsync()
+        self.cluster.start_api()
+        self.url = self.cluster.api_url
+        for name, group in (('c1', DEFAULT_GROUP), ('c2', DEFAULT_GROUP),
+                            ('c3', RACK2)):
+            self.cluster.start_conductor(name, group, wait=False)
+        for name in ('c1', 'c2', 'c3'):
+            self.cluster.wait_started(name)
+        self.c1, self.c2, self.c3 = (self.cluster.hostname(n)
+                                     for n in ('c1', 'c2', 'c3'))
+        self.group_members = {DEFAULT_GROUP: {self.c1, self.c2},
+                              RACK2: {self.c3}}
+
+    def create_nodes(self, count: int) -> dict[str, str]:
+        """``count`` nodes, every other one in rack2; uuid -> group."""
+        def create(i):
+            group = RACK2 if i % 2 else DEFAULT_GROUP
+            response = self.cluster.request(
+                'POST', '/v1/nodes', json={'driver': 'fake-hardware',
+                                           'name': 'node-%d' % i,
+                                           'conductor_group': group})
+            self.assertEqual(201, response.status_code, response.text)
+            return response.json()['uuid'], group
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            return dict(pool.map(create, range(count)))
+
+    def patch_all(self, uuids, value: str) -> None:
+        def patch(uuid):
+            response = self.cluster.request(
+                'PATCH', '/v1/nodes/%s' % uuid,
+                json=[{'op': 'add', 'path': '/extra/touched', 'value':
+                       value}])
+            self.assertEqual(200, response.status_code, response.text)
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(patch, uuids))
+
+    def assert_owned_within_groups(self, groups: dict[str, str],
+                                   members: dict[str, set[str]]):
+        owners = self.cluster.node_owners()
+        for uuid, group in groups.items():
+            self.assertIn(owners[uuid], members[group], uuid)
+        return owners
+
+    def test_every_node_is_served_by_the_conductor_the_api_names(self):
+        conductors = self.cli_json('conductor', 'list')
+        self.assertEqual(
+            sorted([{'hostname': self.c1, 'conductor_group': '',
+                     'alive': True},
+                    {'hostname': self.c2, 'conductor_group': '',
+                     'alive': True},
+                    {'hostname': self.c3, 'conductor_group': 'rack2',
+                     'alive': True}], key=lambda c: c['hostname']),
+            sorted(conductors, key=lambda c: c['hostname']))
+
+        groups = self.create_nodes(300)
+        owners = self.assert_owned_within_groups(groups, self.group_members)
+        self.assertEqual({self.c1, self.c2, self.c3}, set(owners.values()))
+        # Creation already ran on the named conductor; an update through
+        # RPC must land there too, for every node.
+        self.cluster.execute('UPDATE nodes SET conductor_affinity = NULL')
+        self.patch_all(groups, 'yes')
+        self.assertEqual(owners, self.cluster.affinities())
+
+    def test_graceful_stop_crash_and_return(self):
+        groups = self.create_nodes(40)
+        before = self.assert_owned_within_groups(groups, self.group_members)
+        c1_nodes = {u for u, owner in before.items() if owner == self.c1}
+        self.assertTrue(c1_nodes)
+
+        # Graceful stop: out at once.
+        self.assertEqual(0, self.cluster.stop('c1', signal.SIGTERM))
+        stopped = time.monotonic()
+        wait_for(lambda: not self.cluster.alive()[self.c1]
+                 and self.c1 not in self.cluster.node_owners().values(),
+                 timeout=2, message='c1 to leave the API view')
+        self.addDetail('graceful-stop-staleness-s', content.text_content(
+            '%.2f' % (time.monotonic() - stopped)))
+        owners = self.assert_owned_within_groups(
+            groups, {DEFAULT_GROUP: {self.c2}, RACK2: {self.c3}})
+        for uuid in c1_nodes:
+            self.assertEqual(self.c2, owners[uuid])
+
+        # Back again: it takes its share back, and does the work for it.
+        self.cluster.start_conductor('c1', DEFAULT_GROUP)
+        wait_for(lambda: self.cluster.node_owners() == before, timeout=2,
+                 message='c1 to take its nodes back')
+        wait_for(lambda: {u for u, h in self.cluster.affinities().items()
+                          if h == self.c1} == c1_nodes, timeout=10,
+                 message='c1 to take over its nodes')
+
+        # A crash: out once its heartbeat is too old, its locks released.
+        c2_nodes = sorted(u for u, owner in before.items()
+                          if owner == self.c2)
+        self.cluster.execute(
+            'UPDATE nodes SET reservation = :host WHERE uuid = :uuid',
+            host=self.c2, uuid=c2_nodes[0])
+        self.cluster.stop('c2', signal.SIGKILL)
+        killed = time.monotonic()
+        limit = cluster_mod.HEARTBEAT_TIMEOUT + 2
+        wait_for(lambda: not self.cluster.alive()[self.c2]
+                 and self.c2 not in self.cluster.node_owners().values(),
+                 timeout=limit, message='c2 to leave the API view')
+        self.addDetail('crash-staleness-s', content.text_content(
+            '%.2f' % (time.monotonic() - killed)))
+        wait_for(lambda: self.cluster.scalar(
+            'SELECT COUNT(*) FROM nodes WHERE reservation IS NOT NULL') == 0,
+            timeout=limit, message='the lock of c2 to be released')
+        self.patch_all(c2_nodes, 'after-crash')
+        self.assertEqual(self.c1, self.cluster.affinities()[c2_nodes[0]])
+
+    def test_second_conductor_with_the_same_name_refuses_to_start(self):
+        twin = self.cluster.start_conductor('c1', DEFAULT_GROUP,
+                                            wait=False)
+        twin.wait_for_line(cluster_mod.re.compile(
+            'already registered and alive'))
+        self.assertEqual(1, twin.popen.wait(30))
+        self.assertTrue(self.cluster.alive()[self.c1])
+
+
+class TestClusterMariaDB(ClusterTestMixin, base.FunctionalTestCase):
+    server_url = services.MYSQL_URL
+
+
+class TestClusterPostgreSQL(ClusterTestMixin, base.FunctionalTestCase):
+    server_url = services.POSTGRES_URL

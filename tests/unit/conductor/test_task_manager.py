@@ -1,0 +1,83 @@
+"""Node locks."""
+
+from ironic_lite.common import context
+from ironic_lite.common import exception
+from ironic_lite.conductor import task_manager
+from tests import base
+
+
+class TestAcquire(base.DBTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.context = context.get_admin_context()
+        self.node = self.dbapi.create_node({
+            'uuid': '1be26c0b-03f2-4d2e-ae87-c02d7f33c123',
+            'driver': 'fake-hardware'})
+
+    def reservation(self):
+        return self.dbapi.get_node_by_id(self.node.id).reservation
+
+    def test_exclusive_lock_held_in_the_block_and_released_after(self):
+        with task_manager.acquire(self.context, self.node.uuid,
+                                  purpose='test') as task:
+            self.assertEqual('test-conductor', self.reservation())
+            task.update({'extra': {'a': 1}})
+            self.assertEqual({'a': 1}, task.node.extra)
+        self.assertIsNone(self.reservation())
+
+    def test_released_when_the_block_fails(self):
+        class Boom(Exception):
+            pass
+        with self.assertRaises(Boom):
+            with task_manager.acquire(self.context, self.node.id):
+                raise Boom()
+        self.assertIsNone(self.reservation())
+
+    def test_busy_node_is_locked_after_retries(self):
+        self.dbapi.reserve_node('other-conductor', self.node.id)
+        with self.assertRaises(exception.NodeLocked) as raised:
+            with task_manager.acquire(self.context, self.node.uuid):
+                self.fail('must not enter')
+        self.assertIn('locked by host other-conductor', str(raised.exception))
+        self.assertEqual(409, raised.exception.code)
+        self.assertEqual('other-conductor', self.reservation())
+
+    def test_lock_freed_between_retries_is_taken(self):
+        self.config(node_locked_retry_attempts=3, group='conductor')
+        self.dbapi.reserve_node('other-conductor', self.node.id)
+        real_reserve = self.dbapi.reserve_node
+        calls = []
+
+        def reserve(tag, node_id):
+            calls.append(tag)
+            if len(calls) == 2:
+                self.dbapi.release_node('other-conductor', node_id)
+            return real_reserve(tag, node_id)
+
+        self.dbapi.reserve_node = reserve
+        with task_manager.acquire(self.context, self.node.uuid) as task:
+            self.assertEqual('test-conductor', task.node.reservation)
+        self.assertEqual(2, len(calls))
+
+    def test_no_wait_gives_up_at_once(self):
+        self.dbapi.reserve_node('other-conductor', self.node.id)
+        calls = []
+        real_reserve = self.dbapi.reserve_node
+        self.dbapi.reserve_node = lambda *a: calls.append(a) or \
+            real_reserve(*a)
+        self.assertRaises(exception.NodeLocked, task_manager.acquire(
+            self.context, self.node.uuid, wait=False).__enter__)
+        self.assertEqual(1, len(calls))
+
+    def test_shared_task_takes_no_lock_and_cannot_write(self):
+        self.dbapi.reserve_node('other-conductor', self.node.id)
+        with task_manager.acquire(self.context, self.node.uuid,
+                                  shared=True) as task:
+            self.assertRaises(RuntimeError, task.update, {'extra': {}})
+            self.assertRaises(RuntimeError, task.destroy)
+        self.assertEqual('other-conductor', self.reservation())
+
+    def test_unknown_node(self):
+        self.assertRaises(exception.NodeNotFound, task_manager.acquire(
+            self.context, '2be26c0b-03f2-4d2e-ae87-c02d7f33c123').__enter__)
