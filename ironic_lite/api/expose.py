@@ -3,6 +3,7 @@ an unexpected failure never shows its internals to the client."""
 
 import functools
 import inspect
+import itertools
 
 import wsme.exc
 import wsmeext.pecan
@@ -18,6 +19,19 @@ _PASS_THROUGH = (exception.IronicLiteException, wsme.exc.ClientSideError,
                  webob_exc.HTTPException)
 
 
+class Rejected:
+    """A parameter value that did not convert, and why.
+
+    WSME wraps a conversion error of a query parameter in its own words
+    ("unable to convert to boolean. Error: ..."); Ironic's clients see the
+    error itself. A type returns this instead of raising, and the controller
+    raises the error before it runs.
+    """
+
+    def __init__(self, error: exception.IronicLiteException):
+        self.error = error
+
+
 class InternalError(exception.IronicLiteException):
     _msg_fmt = ('The server could not complete the request because of an '
                 'internal error; its log has the details.')
@@ -29,6 +43,9 @@ def guard(f):
 
     @functools.wraps(f)
     def guarded(*args, **kwargs):
+        for value in itertools.chain(args, kwargs.values()):
+            if isinstance(value, Rejected):
+                raise value.error
         try:
             return f(*args, **kwargs)
         except _PASS_THROUGH:

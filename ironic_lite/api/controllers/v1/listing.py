@@ -56,7 +56,7 @@ def return_fields(request, fields: list[str] | None, detail: bool | None,
     check_detail(request, detail)
     if fields is None:
         return full if detail else default
-    versions.require(request, versions.Minor.FIELDS)
+    versions.require(request, versions.Minor.FIELDS, explain=False)
     if detail:
         raise exception.Invalid('Can not specify ?detail=True and fields in '
                                 'the same request.')

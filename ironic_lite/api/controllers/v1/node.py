@@ -1,5 +1,6 @@
 """/v1/nodes: the bare-metal machines, and which conductor serves each."""
 
+import contextlib
 import dataclasses
 import re
 import types as pytypes
@@ -28,14 +29,33 @@ LOG = log.getLogger(__name__)
 
 Minor = versions.Minor
 
-# Node names: RFC 3986 unreserved characters from 1.10, host names before.
+# Node names: RFC 3986 unreserved characters from 1.10; before, Ironic's
+# old host name expression, kept as it was (underscores after the first dot,
+# a trailing dot).
 _LOGICAL_NAME = re.compile(r'^[A-Z0-9\-._~]+$', re.IGNORECASE)
-_HOST_LABEL = re.compile(r'^[a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?$')
+_HOSTNAME_SAFE = re.compile(r"""^
+[a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?  # host
+(\.[a-z0-9\-_]{0,62}[a-z0-9])*       # domain
+\.?                                  # trailing dot
+$""", re.VERBOSE)
+# The words of Ironic's node URLs, which it refuses as node names.
+RESERVED_NAMES = ('maintenance', 'management', 'states', 'vendor_passthru',
+                  'detail', 'validate')
 _CONDUCTOR_GROUP = re.compile(r'^[a-zA-Z0-9_\-.]*$')
+# The faults a conductor records on a node, the only values ?fault= takes.
+FAULTS = ('power failure', 'clean failure', 'rescue abort failure')
+# What a JSON patch operation may hold and where it may point.
+_PATCH_KEYS = frozenset({'op', 'path', 'value'})
+_PATCH_OPS = ('add', 'replace', 'remove')
+_PATCH_PATH = r'^(/[\w\-.~:]+)+$'
+_PATCH_FAILURES = (jsonpatch.JsonPatchException,
+                   jsonpatch.JsonPointerException, KeyError, IndexError)
+# Not node fields, yet Ironic answers a patch of them as of any read-only one.
+_PATCH_INTERNAL = frozenset({'id', 'links'})
 
 
-# Checks of written values. Each returns the value to store or raises
-# InvalidParameterValue.
+# Checks of written values. Each returns the value to store or raises an
+# exception with a 4xx code, worded as Ironic (WSME) words it.
 
 def _invalid(field: str, value, reason: str):
     return exception.InvalidParameterValue(
@@ -43,29 +63,47 @@ def _invalid(field: str, value, reason: str):
         % (field, value, reason))
 
 
-def is_valid_name(request, name: str) -> bool:
-    if uuidutils.is_uuid_like(name) or len(name) > 255:
+def _wrong_type(field: str, value, expected: type):
+    return _invalid(field, value, "Wrong type. Expected '%s', got '%s'"
+                    % (expected, type(value)))
+
+
+def is_valid_logical_name(request, name) -> bool:
+    """A name the request's version lets a node have or be looked up by."""
+    if not isinstance(name, str) or len(name) > 255:
         return False
     if versions.allows(request, Minor.RFC3986_NAMES):
         return bool(_LOGICAL_NAME.match(name))
-    return all(_HOST_LABEL.match(label) for label in name.split('.'))
+    return bool(_HOSTNAME_SAFE.match(name))
 
 
-def _check_name(request, field, value):
-    if value is None:
-        return None
-    if not isinstance(value, str) or not is_valid_name(request, value):
-        raise exception.InvalidName(name=value)
-    return value
+def is_valid_node_name(request, name) -> bool:
+    return (is_valid_logical_name(request, name)
+            and not uuidutils.is_uuid_like(name))
+
+
+def _check_names_acceptable(request, names: list, message: str) -> None:
+    """Refuse names the version does not allow; ``message`` has a
+    ``%(name)s`` for the first invalid one."""
+    versions.require(request, Minor.NODE_NAME, explain=False)
+    for name in names:
+        if not is_valid_node_name(request, name):
+            raise exception.Invalid(message % {'name': name})
+        if name in RESERVED_NAMES:
+            raise exception.Invalid(
+                'The word "%s" is reserved and can not be used as a node '
+                'name. Reserved words are: %s.'
+                % (name, ', '.join(RESERVED_NAMES)))
 
 
 def _check_text(max_length=None, nullable=True):
     def check(request, field, value):
-        if value is None and nullable:
-            return None
-        if not isinstance(value, str) or (not nullable and not value):
-            raise _invalid(field, value, 'Expected a non-empty string.'
-                           if not nullable else 'Expected a string.')
+        if value is None:
+            if nullable:
+                return None
+            raise _invalid(field, None, 'Mandatory field missing.')
+        if not isinstance(value, str):
+            raise _wrong_type(field, value, str)
         if max_length and len(value) > max_length:
             raise _invalid(field, value, 'Value should have a maximum '
                            'character requirement of %d' % max_length)
@@ -74,8 +112,10 @@ def _check_text(max_length=None, nullable=True):
 
 
 def _check_document(request, field, value):
+    if value is None:
+        return {}
     if not isinstance(value, dict):
-        raise _invalid(field, value, 'Expected a JSON object.')
+        raise _invalid(field, value, 'Value not a valid dict: %s' % value)
     return value
 
 
@@ -83,14 +123,10 @@ def _check_bool(nullable=False):
     def check(request, field, value):
         if value is None and nullable:
             return None
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str):
-            try:
-                return strutils.bool_from_string(value, strict=True)
-            except ValueError:
-                pass
-        raise _invalid(field, value, 'Expected a boolean.')
+        try:
+            return strutils.bool_from_string(value, strict=True)
+        except ValueError as e:
+            raise exception.Invalid(str(e))
     return check
 
 
@@ -123,26 +159,38 @@ class NodeField:
 
     name: str
     check: Callable | None = None  # None: read-only
-    on_create: bool = True
     on_patch: bool = True
     removed: object = None  # its value after a JSON patch "remove"
+    # Ironic's own 400 for the field in a POST or a PATCH, where it has one
+    # rather than treating the field as read-only.
+    refused_on_create: str | None = None
+    refused_on_patch: str | None = None
 
     @property
-    def creatable(self) -> bool:
-        return self.check is not None and self.on_create
+    def read_only_on_create(self) -> bool:
+        return self.check is None and self.refused_on_create is None
 
     @property
     def patchable(self) -> bool:
-        return self.check is not None and self.on_patch
+        return (self.check is not None and self.on_patch
+                and self.refused_on_patch is None)
+
+    @property
+    def internal(self) -> bool:
+        """Read-only in a patch, as Ironic words it."""
+        return not self.patchable and self.refused_on_patch is None
 
 
 _INTERFACES = tuple('%s_interface' % name for name in (
     'bios', 'boot', 'console', 'deploy', 'inspect', 'management', 'network',
     'power', 'raid', 'rescue', 'storage', 'vendor'))
+_PROTECTION_ON_CREATE = ('Cannot specify protected or protected_reason on '
+                         'node creation. These fields can only be set for '
+                         'active nodes')
 
 FIELDS: dict[str, NodeField] = {f.name: f for f in [
     NodeField('uuid', _check_uuid, on_patch=False),
-    NodeField('name', _check_name),
+    NodeField('name', _check_text()),
     NodeField('driver', _check_text(255, nullable=False)),
     NodeField('driver_info', _check_document, removed={}),
     NodeField('driver_internal_info'),
@@ -161,7 +209,7 @@ FIELDS: dict[str, NodeField] = {f.name: f for f in [
     NodeField('provision_updated_at'),
     NodeField('last_error'),
     NodeField('maintenance', _check_bool(), removed=False),
-    NodeField('maintenance_reason', _check_text(), on_create=False),
+    NodeField('maintenance_reason'),
     NodeField('fault'),
     NodeField('console_enabled'),
     NodeField('resource_class', _check_text(80)),
@@ -172,9 +220,15 @@ FIELDS: dict[str, NodeField] = {f.name: f for f in [
     NodeField('raid_config'),
     NodeField('target_raid_config'),
     NodeField('automated_clean', _check_bool(nullable=True)),
-    NodeField('protected', _check_bool(), removed=False),
-    NodeField('protected_reason', _check_text()),
-    NodeField('traits'),
+    NodeField('protected', _check_bool(), removed=False,
+              refused_on_create=_PROTECTION_ON_CREATE),
+    NodeField('protected_reason', _check_text(),
+              refused_on_create=_PROTECTION_ON_CREATE),
+    NodeField('traits', refused_on_create=(
+        'Cannot specify node traits on node creation. Traits must be set '
+        'via the node traits API.'), refused_on_patch=(
+        'Cannot update node traits via node patch. Node traits should be '
+        'updated via the node traits API.')),
     NodeField('created_at'),
     NodeField('updated_at'),
     *(NodeField(name, _check_text(255)) for name in _INTERFACES),
@@ -184,7 +238,12 @@ DEFAULT_FIELDS = ('instance_uuid', 'maintenance', 'name', 'power_state',
                   'provision_state', 'uuid')
 _TIMESTAMPS = frozenset({'created_at', 'updated_at', 'provision_updated_at',
                          'inspection_started_at', 'inspection_finished_at'})
-_SECRET_DOCUMENTS = frozenset({'driver_info', 'instance_info'})
+# Documents whose passwords are masked, and the one more key of each that
+# Ironic hides too (an SSH key; a swift temporary URL).
+_SECRET_DOCUMENTS = {'driver_info': 'ssh_key_contents',
+                     'instance_info': 'image_url'}
+# The version each list filter needs. Ironic's 406 names that version for
+# every filter but the oldest one, provision_state.
 _FILTERS_SINCE = {
     'provision_state': Minor.FILTER_PROVISION_STATE,
     'driver': Minor.FILTER_DRIVER,
@@ -193,8 +252,12 @@ _FILTERS_SINCE = {
     'conductor_group': Minor.CONDUCTOR_GROUP,
     'conductor': Minor.CONDUCTORS,
 }
+_QUIET_FILTERS = frozenset({'provision_state'})
 _SORTABLE = db_sqlalchemy.sortable_columns(models.Node)
-_UNSORTABLE = frozenset(FIELDS) - _SORTABLE
+# Fields that are columns but not sortable (the JSON documents) get
+# Ironic's unquoted message; other unknown keys the quoted one.
+_UNSORTABLE = frozenset(FIELDS) & (
+    frozenset(c.name for c in models.Node.__table__.columns) - _SORTABLE)
 
 
 def visible_fields(request) -> tuple[str, ...]:
@@ -213,12 +276,24 @@ def _provision_state_for(request, state: str | None) -> str | None:
     return state
 
 
-class NodeRenderer:
-    """Turns node rows into API objects at the request's version."""
+def _masked(field: str, document: dict) -> dict:
+    masked = strutils.mask_dict_password(document, '******')
+    if masked.get(_SECRET_DOCUMENTS[field]):
+        masked[_SECRET_DOCUMENTS[field]] = '******'
+    return masked
 
-    def __init__(self, request, fields: tuple[str, ...]):
+
+class NodeRenderer:
+    """Turns node rows into API objects at the request's version.
+
+    ``whole`` is a node shown with every field (show, detail, create,
+    update): only then does it link to its sub-resources, as in Ironic.
+    """
+
+    def __init__(self, request, fields: tuple[str, ...], whole: bool):
         self.request = request
         self.fields = fields
+        self.whole = whole
 
     def conductor_of(self, row) -> str | None:
         try:
@@ -236,8 +311,8 @@ class NodeRenderer:
         if field in _TIMESTAMPS:
             return conductor_api.isotime(value)
         if field in _SECRET_DOCUMENTS:
-            return strutils.mask_dict_password(value, '******')
-        if field in ('provision_state', 'target_provision_state'):
+            return _masked(field, value)
+        if field == 'provision_state':
             return _provision_state_for(self.request, value)
         return value
 
@@ -245,8 +320,7 @@ class NodeRenderer:
         result = {field: self.value(row, field) for field in self.fields}
         result['links'] = link.self_and_bookmark(self.request, 'nodes',
                                                  row.uuid)
-        if len(self.fields) > len(DEFAULT_FIELDS) and versions.allows(
-                self.request, Minor.STATES_LINK):
+        if self.whole and versions.allows(self.request, Minor.STATES_LINK):
             result['states'] = link.self_and_bookmark(self.request, 'nodes',
                                                       row.uuid, 'states')
         return result
@@ -254,25 +328,41 @@ class NodeRenderer:
 
 def full(request, row) -> dict:
     """A node with every field the request's version knows."""
-    return NodeRenderer(request, visible_fields(request)).render(row)
+    return NodeRenderer(request, visible_fields(request), True).render(row)
 
 
 def get_node(request, ident: str):
     """A node by UUID, or by name where the version allows names.
 
-    :raises NodeNotFound, InvalidUUID:
+    :raises InvalidUuidOrName: ``ident`` can be neither.
+    :raises NodeNotFound: no such node, or a name before names existed.
     """
     if uuidutils.is_uuid_like(ident):
         return request.dbapi.get_node_by_uuid(ident.lower())
-    if versions.allows(request, Minor.NODE_NAME):
-        return request.dbapi.get_node_by_name(ident)
-    raise exception.InvalidUUID(uuid=ident)
+    if len(ident) > 255 or not _LOGICAL_NAME.match(ident):
+        raise exception.InvalidUuidOrName(name=ident)
+    if not versions.allows(request, Minor.NODE_NAME):
+        # What Ironic answered before names existed.
+        raise exception.NodeNotFound(node=ident)
+    if not is_valid_logical_name(request, ident):
+        raise exception.InvalidUuidOrName(name=ident)
+    return request.dbapi.get_node_by_name(ident)
 
 
 def _check_version_of(request, field: str) -> None:
     since = versions.NODE_FIELD_SINCE.get(field)
     if since is not None:
-        versions.require(request, since)
+        versions.require(request, since, explain=False)
+
+
+@contextlib.contextmanager
+def _no_host_is_bad_request():
+    """A driver or group no conductor serves is the client's mistake: 400,
+    not the 404 of NoValidHost, as in Ironic."""
+    try:
+        yield
+    except exception.NoValidHost as e:
+        raise exception.Invalid(e.faultstring)
 
 
 def _parse_new_node(request, body) -> dict:
@@ -282,17 +372,30 @@ def _parse_new_node(request, body) -> dict:
                                 'describing the node.')
     unknown = sorted(set(body) - set(FIELDS))
     if unknown:
-        raise exception.Invalid('Unknown attribute for argument node: %s'
-                                % ', '.join(unknown))
+        raise exception.Invalid(
+            'Unknown attribute%s for argument node: %s'
+            % ('s' if len(unknown) > 1 else '', ', '.join(unknown)))
     values = {}
     for name, raw in body.items():
         field = FIELDS[name]
-        _check_version_of(request, name)
-        if not field.creatable:
+        if field.read_only_on_create:
             raise _invalid(name, raw, 'Cannot set read only field.')
-        values[name] = field.check(request, name, raw)
+        if field.check is not None:
+            values[name] = field.check(request, name, raw)
     if values.get('driver') is None:
         raise _invalid('driver', None, 'Mandatory field missing.')
+    for name, value in body.items():
+        # An empty group and a null name are what older clients meant.
+        if not ((name == 'conductor_group' and value == '')
+                or (name == 'name' and value is None)):
+            _check_version_of(request, name)
+    for name in body:
+        if FIELDS[name].refused_on_create:
+            raise exception.Invalid(FIELDS[name].refused_on_create)
+    if values.get('name') is not None:
+        _check_names_acceptable(request, [values['name']],
+                                "Cannot create node with invalid name "
+                                "'%(name)s'")
     values.pop('chassis_uuid', None)
     values['uuid'] = values.get('uuid') or uuidutils.generate_uuid()
     values.setdefault('conductor_group', '')
@@ -306,56 +409,81 @@ def _patch_root(path: str) -> str:
     return path.lstrip('/').split('/', 1)[0]
 
 
-def _check_patch_ops(request, patch) -> None:
-    if not isinstance(patch, list) or not patch:
-        raise exception.Invalid('The request body must be a non-empty JSON '
-                                'patch (RFC 6902) list.')
+def _check_patch_op(op) -> None:
+    """One JSON patch operation, checked as WSME checks Ironic's."""
+    if not isinstance(op, dict):
+        raise exception.Invalid('Each JSON patch operation must be a JSON '
+                                'object.')
+    unknown = sorted(set(op) - _PATCH_KEYS)
+    if unknown:
+        raise exception.Invalid(
+            'Unknown attribute%s for argument patch: %s'
+            % ('s' if len(unknown) > 1 else '', ', '.join(unknown)))
+    for key in ('op', 'path'):
+        if op.get(key) is None:
+            raise _invalid(key, None, 'Mandatory field missing.')
+    kind, path = op['op'], op['path']
+    if kind not in _PATCH_OPS:
+        raise _invalid('op', kind, 'Value should be one of: %s'
+                       % ', '.join(_PATCH_OPS))
+    if not isinstance(path, str) or not re.match(_PATCH_PATH, path):
+        raise _invalid('path', path, 'Value should match the pattern %s'
+                       % _PATCH_PATH)
+    root = _patch_root(path)
+    field = FIELDS.get(root)
+    if root in _PATCH_INTERNAL or (field is not None and field.internal):
+        raise exception.Invalid(
+            "'%s' is an internal attribute and can not be updated" % path)
+    if kind == 'remove' and path == '/driver':
+        raise exception.Invalid("'/driver' is a mandatory attribute and "
+                                'can not be removed')
+    if kind != 'remove' and 'value' not in op:
+        raise exception.Invalid("'add' and 'replace' operations need a "
+                                'value')
+
+
+def _check_patch(request, patch, reset_interfaces) -> None:
+    """A PATCH body: a list of operations Ironic would accept."""
+    if not isinstance(patch, list):
+        raise _invalid('patch', patch, 'Value not a valid list: %s' % patch)
     for op in patch:
-        if not isinstance(op, dict):
-            raise exception.Invalid('Each JSON patch operation must be a '
-                                    'JSON object.')
-        kind, path = op.get('op'), op.get('path')
-        if kind not in ('add', 'replace', 'remove'):
-            raise _invalid('op', kind,
-                           'Value should be one of: add, replace, remove')
-        if not isinstance(path, str) or not re.match(r'^(/[\w\-.~:]+)+$',
-                                                    path):
-            raise _invalid('path', path, 'Invalid patch path.')
-        if kind != 'remove' and 'value' not in op:
-            raise _invalid('value', None, "'add' and 'replace' operations "
-                           'need a value')
-        root = _patch_root(path)
-        field = FIELDS.get(root)
-        if field is not None:
-            _check_version_of(request, root)
-            if not field.patchable:
-                raise exception.Invalid(
-                    "'/%s' is an internal attribute and can not be updated"
-                    % root)
-        if kind == 'remove' and path == '/driver':
-            raise exception.Invalid("'/driver' is a mandatory attribute and "
-                                    'can not be removed')
+        _check_patch_op(op)
+    for op in patch:
+        _check_version_of(request, _patch_root(op['path']))
+    for op in patch:
+        field = FIELDS.get(_patch_root(op['path']))
+        if field is not None and field.refused_on_patch:
+            raise exception.Invalid(field.refused_on_patch)
+    if reset_interfaces and not _patch_values(patch, '/driver'):
+        raise exception.Invalid('The reset_interfaces parameter can only be '
+                                "used when changing the node's driver.")
+
+
+def _patch_values(patch, path: str) -> list:
+    """The values a patch adds or replaces at ``path``."""
+    return [op['value'] for op in patch
+            if op['path'] == path and op['op'] != 'remove']
 
 
 def _apply_patch(request, row, patch) -> dict:
-    """The changes a JSON patch makes to a node, validated."""
-    _check_patch_ops(request, patch)
+    """The changes a checked JSON patch makes to a node, validated."""
     writable = [name for name in visible_fields(request)
                 if FIELDS[name].patchable]
     document = {name: None if name == 'chassis_uuid' else getattr(row, name)
                 for name in writable}
     for op in patch:
-        root = _patch_root(op['path'])
         if op['op'] == 'add' and op['path'].count('/') == 1 and \
-                root not in document:
+                _patch_root(op['path']) not in document:
             raise exception.Invalid('Adding a new attribute (%s) to the root '
-                                    'of the resource is not allowed.'
+                                    'of the resource is not allowed'
                                     % op['path'])
-    try:
-        patched = jsonpatch.apply_patch(document, patch)
-    except (jsonpatch.JsonPatchException,
-            jsonpatch.JsonPointerException) as e:
-        raise exception.PatchError(patch=patch, reason=e)
+    patched = document
+    # One operation at a time, so that an error names the one that failed.
+    for op in patch:
+        try:
+            patched = jsonpatch.apply_patch(patched, [op])
+        except _PATCH_FAILURES as e:
+            raise exception.PatchError(patch=op, reason=e)
     changes = {}
     for name in writable:
         field = FIELDS[name]
@@ -390,7 +518,7 @@ class NodeStatesController(rest.RestController):
                   'target_power_state', 'target_provision_state']
         if versions.allows(request, Minor.RAID):
             fields += ['raid_config', 'target_raid_config']
-        renderer = NodeRenderer(request, ())
+        renderer = NodeRenderer(request, (), False)
         return {field: renderer.value(row, field) for field in sorted(fields)}
 
 
@@ -435,17 +563,25 @@ class NodesController(rest.RestController):
               sort_dir, fields, detail, filters: dict):
         request = pecan.request
         policy.authorize('baremetal:node:get', request.context)
+        if fields is not None:
+            versions.require(request, Minor.FIELDS, explain=False)
+        for field in [*(fields or ()), sort_key]:
+            _check_version_of(request, field)
         for name, since in _FILTERS_SINCE.items():
             if filters.get(name) is not None:
-                versions.require(request, since)
-        for field in fields or ():
-            _check_version_of(request, field)
+                versions.require(request, since,
+                                 explain=name not in _QUIET_FILTERS)
+        fault = filters.get('fault')
+        if fault is not None and fault not in FAULTS:
+            raise exception.Invalid(
+                'Unrecognized fault "%s" is specified, allowed faults are %s'
+                % (fault, FAULTS))
         visible = visible_fields(request)
         shown = visible if detail_endpoint else listing.return_fields(
-            request, fields, detail, frozenset(visible), DEFAULT_FIELDS,
+            request, fields, detail, frozenset(visible),
+            tuple(name for name in DEFAULT_FIELDS if name in visible),
             visible)
         limit = listing.limit_from(limit)
-        _check_version_of(request, sort_key)
         listing.check_sort(sort_key, sort_dir, _SORTABLE, _UNSORTABLE)
 
         query = {k: v for k, v in filters.items() if v is not None}
@@ -467,7 +603,8 @@ class NodesController(rest.RestController):
                                            marker=marker_row,
                                            sort_key=sort_key,
                                            sort_dir=sort_dir)
-        renderer = NodeRenderer(request, shown)
+        renderer = NodeRenderer(request, shown,
+                                detail_endpoint or bool(detail))
         result = {'nodes': [renderer.render(row) for row in rows]}
         params = [(name, filters.get(name)) for name in sorted(filters)]
         if not detail_endpoint:
@@ -523,13 +660,13 @@ class NodesController(rest.RestController):
     def get_one(self, node_ident, fields=None):
         request = pecan.request
         policy.authorize('baremetal:node:get', request.context)
+        row = get_node(request, node_ident)
         for field in fields or ():
             _check_version_of(request, field)
-        shown = listing.return_fields(
-            request, fields, None, frozenset(visible_fields(request)),
-            visible_fields(request), visible_fields(request))
-        row = get_node(request, node_ident)
-        return NodeRenderer(request, shown).render(row)
+        visible = visible_fields(request)
+        shown = listing.return_fields(request, fields, None,
+                                      frozenset(visible), visible, visible)
+        return NodeRenderer(request, shown, fields is None).render(row)
 
     @expose.expose(types.jsontype, body=types.jsontype, status_code=201)
     def post(self, node):
@@ -537,11 +674,9 @@ class NodesController(rest.RestController):
         policy.authorize('baremetal:node:create', request.context)
         values = _parse_new_node(request, node)
         target = _routing_view(pytypes.SimpleNamespace(**values))
-        try:
+        with _no_host_is_bad_request():
             uuid = request.rpcapi.create_node(request.context, target,
                                               values)
-        except exception.NoValidHost as e:
-            raise exception.Invalid(str(e))
         row = request.dbapi.get_node_by_uuid(uuid)
         pecan.response.location = link.build_url(request, 'nodes', row.uuid)
         return full(request, row)
@@ -552,13 +687,20 @@ class NodesController(rest.RestController):
         request = pecan.request
         policy.authorize('baremetal:node:update', request.context)
         if reset_interfaces is not None:
-            versions.require(request, Minor.RESET_INTERFACES)
+            versions.require(request, Minor.RESET_INTERFACES, explain=False)
+        _check_patch(request, patch, reset_interfaces)
         row = get_node(request, node_ident)
+        names = _patch_values(patch, '/name')
+        if names:
+            _check_names_acceptable(
+                request, names, "Node %s: Cannot change name to invalid "
+                "name '%%(name)s'" % node_ident)
         changes = _apply_patch(request, row, patch)
         if changes or reset_interfaces:
-            request.rpcapi.update_node(request.context,
-                                       _routing_view(row, changes), changes,
-                                       reset_interfaces=reset_interfaces)
+            with _no_host_is_bad_request():
+                request.rpcapi.update_node(
+                    request.context, _routing_view(row, changes), changes,
+                    reset_interfaces=reset_interfaces)
             row = request.dbapi.get_node_by_id(row.id)
         return full(request, row)
 
@@ -567,5 +709,5 @@ class NodesController(rest.RestController):
         request = pecan.request
         policy.authorize('baremetal:node:delete', request.context)
         row = get_node(request, node_ident)
-        request.rpcapi.destroy_node(request.context, _routing_view(row))
-
+        with _no_host_is_bad_request():
+            request.rpcapi.destroy_node(request.context, _routing_view(row))

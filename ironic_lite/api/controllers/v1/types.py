@@ -1,7 +1,9 @@
 """WSME types for query parameters and bodies, with Ironic's error messages.
 
-A conversion error raises an ironic-lite exception with a 4xx code, so WSME
-answers it as a client fault, never as a 500.
+A value that does not convert becomes an :class:`expose.Rejected` holding an
+ironic-lite exception with a 4xx code; the controller raises it before it
+runs, so the client reads that exception's own message (WSME would have
+wrapped it in "unable to convert to ...") and never a 500.
 """
 
 import json
@@ -10,11 +12,25 @@ from oslo_utils import strutils
 from oslo_utils import uuidutils
 from wsme import types as wtypes
 
+from ironic_lite.api import expose
 from ironic_lite.common import exception
 
 
-class UuidType(wtypes.UserType):
+class _QueryType(wtypes.UserType):
+    """A text query parameter checked by ``validate``."""
+
     basetype = wtypes.text
+
+    def frombasetype(self, value):
+        if value is None:
+            return None
+        try:
+            return self.validate(value)
+        except exception.IronicLiteException as e:
+            return expose.Rejected(e)
+
+
+class UuidType(_QueryType):
     name = 'uuid'
 
     def validate(self, value):
@@ -22,14 +38,10 @@ class UuidType(wtypes.UserType):
             raise exception.InvalidUUID(uuid=value)
         return value
 
-    def frombasetype(self, value):
-        return None if value is None else self.validate(value)
 
-
-class BooleanType(wtypes.UserType):
+class BooleanType(_QueryType):
     """``true``/``false`` and the other spellings oslo's strict parse takes."""
 
-    basetype = wtypes.text
     name = 'boolean'
 
     def validate(self, value):
@@ -38,23 +50,16 @@ class BooleanType(wtypes.UserType):
         except ValueError as e:
             raise exception.Invalid(str(e))
 
-    def frombasetype(self, value):
-        return None if value is None else self.validate(value)
 
-
-class ListType(wtypes.UserType):
+class ListType(_QueryType):
     """A comma-separated list: items stripped, lowercased, de-duplicated,
     in the order given."""
 
-    basetype = wtypes.text
     name = 'list'
 
     def validate(self, value):
         items = (item.strip().lower() for item in value.split(','))
         return list(dict.fromkeys(item for item in items if item))
-
-    def frombasetype(self, value):
-        return None if value is None else self.validate(value)
 
 
 class JsonType(wtypes.UserType):

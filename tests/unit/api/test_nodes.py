@@ -1,0 +1,461 @@
+"""/v1/nodes on the wire where YAML would be clumsy: every versioned field
+at every version, paging through many nodes with every filter, and
+configuration that changes the answers."""
+
+import urllib.parse
+
+from oslo_utils import uuidutils
+
+from ironic_lite.api import versions
+from tests.unit.api import base
+
+# Every field of a node at 1.49, as Ironic 12.0 lists them.
+ALL_FIELDS = frozenset({
+    'uuid', 'name', 'instance_uuid', 'driver', 'driver_info',
+    'driver_internal_info', 'clean_step', 'deploy_step', 'raid_config',
+    'target_raid_config', 'instance_info', 'properties', 'extra',
+    'reservation', 'conductor_group', 'power_state', 'target_power_state',
+    'provision_state', 'provision_updated_at', 'target_provision_state',
+    'maintenance', 'maintenance_reason', 'fault', 'console_enabled',
+    'last_error', 'resource_class', 'inspection_finished_at',
+    'inspection_started_at', 'automated_clean', 'protected',
+    'protected_reason', 'bios_interface', 'boot_interface',
+    'console_interface', 'deploy_interface', 'inspect_interface',
+    'management_interface', 'network_interface', 'power_interface',
+    'raid_interface', 'rescue_interface', 'storage_interface',
+    'vendor_interface', 'traits', 'created_at', 'updated_at',
+    'chassis_uuid', 'conductor'})
+
+# Ironic's VERSIONED_FIELDS (api/controllers/v1/utils.py, 12.0).
+IRONIC_FIELD_SINCE = {
+    'driver_internal_info': 3, 'name': 5, 'inspection_finished_at': 6,
+    'inspection_started_at': 6, 'clean_step': 7, 'raid_config': 12,
+    'target_raid_config': 12, 'network_interface': 20, 'resource_class': 21,
+    'boot_interface': 31, 'console_interface': 31, 'deploy_interface': 31,
+    'inspect_interface': 31, 'management_interface': 31,
+    'power_interface': 31, 'raid_interface': 31, 'vendor_interface': 31,
+    'storage_interface': 33, 'traits': 37, 'rescue_interface': 38,
+    'bios_interface': 40, 'fault': 42, 'deploy_step': 44,
+    'conductor_group': 46, 'automated_clean': 47, 'protected': 48,
+    'protected_reason': 48, 'conductor': 49}
+
+DEFAULT_FIELDS = {'uuid', 'name', 'instance_uuid', 'power_state',
+                  'provision_state', 'maintenance'}
+
+# A value each versioned field could be written with, were it writable.
+SAMPLE_VALUES = {
+    'driver_internal_info': {}, 'name': 'node-x',
+    'inspection_finished_at': None, 'inspection_started_at': None,
+    'clean_step': {}, 'raid_config': {}, 'target_raid_config': {},
+    'network_interface': 'noop', 'resource_class': 'gold',
+    'boot_interface': 'fake', 'console_interface': 'fake',
+    'deploy_interface': 'fake', 'inspect_interface': 'fake',
+    'management_interface': 'fake', 'power_interface': 'fake',
+    'raid_interface': 'fake', 'vendor_interface': 'fake',
+    'storage_interface': 'noop', 'traits': ['CUSTOM_GOLD'],
+    'rescue_interface': 'fake', 'bios_interface': 'fake',
+    'fault': 'power failure', 'deploy_step': {}, 'conductor_group': 'rack2',
+    'automated_clean': True, 'protected': True, 'protected_reason': 'x',
+    'conductor': 'test-conductor'}
+# Fields a client may never write: Ironic says so whatever the version.
+READ_ONLY = frozenset({
+    'driver_internal_info', 'inspection_finished_at',
+    'inspection_started_at', 'clean_step', 'raid_config',
+    'target_raid_config', 'fault', 'deploy_step', 'conductor'})
+
+NOT_ACCEPTABLE = 'Request not acceptable.'
+
+
+# The versions just before and at each change of what a node shows.
+_AROUND_EACH_VERSION = sorted(
+    {versions.MIN_MINOR, versions.MAX_MINOR}
+    | {since + delta for since in [*IRONIC_FIELD_SINCE.values(),
+                                   versions.Minor.STATES_LINK]
+       for delta in (-1, 0)})
+
+
+def _visible_at(minor: int) -> set:
+    return {field for field in ALL_FIELDS
+            if IRONIC_FIELD_SINCE.get(field, 1) <= minor}
+
+
+def _version(minor: int) -> str:
+    return '1.%d' % minor
+
+
+class NodeTestCase(base.APITestCase):
+
+    def make_node(self, **values) -> dict:
+        """A node row written straight to the database: quicker than a
+        POST, for tests about reading."""
+        values.setdefault('uuid', uuidutils.generate_uuid())
+        values.setdefault('driver', 'fake-hardware')
+        values.setdefault('provision_state', 'enroll')
+        row = self.dbapi.create_node(values)
+        return {'uuid': row.uuid, 'name': row.name}
+
+    def pages(self, path, version='latest'):
+        """Every page of a list, following next links; checks that a page
+        has a next link exactly when it is full."""
+        pages = []
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
+        while path:
+            self.assertLess(len(pages), 50, 'next links go round')
+            body = self.get(path, version=version).json
+            pages.append(body)
+            nxt = body.get('next')
+            if nxt:
+                split = urllib.parse.urlsplit(nxt)
+                path = split.path + '?' + split.query
+                limit = int(urllib.parse.parse_qs(split.query)['limit'][0])
+                self.assertEqual(limit, len(body['nodes']), nxt)
+                query = urllib.parse.parse_qs(split.query)
+            else:
+                path = None
+                if 'limit' in query:
+                    self.assertLess(len(body['nodes']),
+                                    int(query['limit'][0]))
+        return pages
+
+
+class TestVersionedFields(NodeTestCase):
+    """Each versioned field is hidden below its version, present from it,
+    and refused in ?fields, POST and PATCH below it."""
+
+    def setUp(self):
+        super().setUp()
+        self.node = self.make_node(name='node-0', resource_class='gold')
+
+    def test_the_field_table_is_ironics(self):
+        self.assertEqual(IRONIC_FIELD_SINCE,
+                         {k: int(v)
+                          for k, v in versions.NODE_FIELD_SINCE.items()})
+
+    def test_show_and_detail_around_each_version(self):
+        for minor in _AROUND_EACH_VERSION:
+            expected = _visible_at(minor) | {'links'}
+            if minor >= versions.Minor.STATES_LINK:
+                expected.add('states')
+            shown = self.get('/v1/nodes/%s' % self.node['uuid'],
+                             version=_version(minor)).json
+            self.assertEqual(expected, set(shown), 'show at 1.%d' % minor)
+            (listed,) = self.get('/v1/nodes/detail',
+                                 version=_version(minor)).json['nodes']
+            self.assertEqual(expected, set(listed), 'detail at 1.%d' % minor)
+            if minor >= versions.Minor.DETAIL_PARAM:
+                (listed,) = self.get('/v1/nodes?detail=True',
+                                     version=_version(minor)).json['nodes']
+                self.assertEqual(expected, set(listed))
+
+    def test_default_list_around_each_version(self):
+        for minor in _AROUND_EACH_VERSION:
+            (listed,) = self.get('/v1/nodes',
+                                 version=_version(minor)).json['nodes']
+            expected = DEFAULT_FIELDS & _visible_at(minor) | {'links'}
+            self.assertEqual(expected, set(listed), 'list at 1.%d' % minor)
+
+    def test_post_response_around_each_version(self):
+        for minor in _AROUND_EACH_VERSION:
+            created = self.create_node(version=_version(minor))
+            expected = _visible_at(minor) | {'links'}
+            if minor >= versions.Minor.STATES_LINK:
+                expected.add('states')
+            self.assertEqual(expected, set(created), 'POST at 1.%d' % minor)
+        created = self.create_node(
+            version='1.48', name='node-1', conductor_group='',
+            resource_class='gold', automated_clean=False,
+            network_interface='flat', storage_interface='noop',
+            rescue_interface='no-rescue', bios_interface='no-bios')
+        self.assertEqual(('node-1', 'gold', False, 'flat', 'no-rescue'),
+                         (created['name'], created['resource_class'],
+                          created['automated_clean'],
+                          created['network_interface'],
+                          created['rescue_interface']))
+
+    def test_fields_below_and_at_each_version(self):
+        for field, since in IRONIC_FIELD_SINCE.items():
+            older = _version(since - 1)
+            for path in ('/v1/nodes?fields=uuid,%s' % field,
+                         '/v1/nodes/%s?fields=%s' % (self.node['uuid'],
+                                                     field)):
+                response = self.get(path, version=older, status=406)
+                self.assertEqual(NOT_ACCEPTABLE, self.fault(response))
+            at = _version(max(since, versions.Minor.FIELDS))
+            shown = self.get('/v1/nodes/%s?fields=%s'
+                             % (self.node['uuid'], field), version=at).json
+            self.assertEqual({field, 'links'}, set(shown))
+            (listed,) = self.get('/v1/nodes?fields=%s' % field,
+                                 version=at).json['nodes']
+            self.assertEqual({field, 'links'}, set(listed))
+
+    def test_post_below_each_version(self):
+        for field, since in IRONIC_FIELD_SINCE.items():
+            response = self.post_json(
+                '/v1/nodes', {'driver': 'fake-hardware',
+                              field: SAMPLE_VALUES[field]},
+                version=_version(since - 1), status='*')
+            message = self.fault(response)
+            if field in READ_ONLY:
+                self.assertEqual(400, response.status_int, field)
+                self.assertIn('Cannot set read only field.', message)
+            else:
+                self.assertEqual(406, response.status_int, field)
+                self.assertEqual(NOT_ACCEPTABLE, message)
+        self.assertEqual(1, len(self.get('/v1/nodes').json['nodes']))
+
+    def test_patch_below_each_version(self):
+        for field, since in IRONIC_FIELD_SINCE.items():
+            response = self.patch_json(
+                '/v1/nodes/%s' % self.node['uuid'],
+                [{'op': 'add', 'path': '/%s' % field,
+                  'value': SAMPLE_VALUES[field]}],
+                version=_version(since - 1), status='*')
+            message = self.fault(response)
+            if field in READ_ONLY:
+                self.assertEqual(400, response.status_int, field)
+                self.assertEqual("'/%s' is an internal attribute and can "
+                                 'not be updated' % field, message)
+            else:
+                self.assertEqual(406, response.status_int, field)
+                self.assertEqual(NOT_ACCEPTABLE, message)
+        after = self.get('/v1/nodes/%s' % self.node['uuid']).json
+        self.assertEqual('node-0', after['name'])
+        self.assertEqual('gold', after['resource_class'])
+        self.assertEqual('', after['conductor_group'])
+
+
+class TestPaging(NodeTestCase):
+    """Pages follow one another, keep what was asked and end when a page is
+    not full."""
+
+    def setUp(self):
+        super().setUp()
+        self.instance = uuidutils.generate_uuid()
+        specs = [
+            dict(name='a0'),
+            dict(name='a1', driver='ipmi', resource_class='gold'),
+            dict(name='a2', maintenance=True, fault='power failure'),
+            dict(name='a3', instance_uuid=self.instance,
+                 provision_state='active'),
+            dict(name='a4', resource_class='gold'),
+            dict(name='a5', conductor_group='rack2'),
+            dict(name='a6', driver='ipmi', maintenance=True,
+                 fault='power failure'),
+            dict(name='a7', resource_class='gold', provision_state='active'),
+        ]
+        self.nodes = {spec['name']: self.make_node(**spec) for spec in specs}
+        self.spec = {spec['name']: spec for spec in specs}
+
+    def names(self, pages) -> list:
+        return [node['name'] for page in pages for node in page['nodes']]
+
+    def test_every_node_once_whatever_the_page_size(self):
+        # One node a page, a short last page, an empty last page, one page.
+        for limit in (1, 3, 4, 9):
+            for path in ('/v1/nodes?limit=%d' % limit,
+                         '/v1/nodes/detail?limit=%d' % limit,
+                         '/v1/nodes/?detail=True&limit=%d' % limit):
+                names = self.names(self.pages(path))
+                self.assertEqual(sorted(self.nodes), names, path)
+
+    def test_sorting_through_pages(self):
+        ordered = sorted(self.nodes)
+        for key in ('name', 'created_at', 'id', 'uuid'):
+            for direction in ('asc', 'desc'):
+                names = self.names(self.pages(
+                    '/v1/nodes?limit=3&sort_key=%s&sort_dir=%s'
+                    % (key, direction)))
+                if key == 'uuid':
+                    self.assertEqual(sorted(ordered), sorted(names))
+                    uuids = [self.nodes[n]['uuid'] for n in names]
+                    self.assertEqual(sorted(uuids,
+                                            reverse=direction == 'desc'),
+                                     uuids)
+                    continue
+                expected = ordered[::-1] if direction == 'desc' else ordered
+                self.assertEqual(expected, names, (key, direction))
+        # Ironic's list of fields that cannot be sort keys.
+        for key in ('properties', 'driver_info', 'extra', 'instance_info',
+                    'driver_internal_info', 'clean_step', 'deploy_step',
+                    'raid_config', 'target_raid_config', 'traits'):
+            response = self.get('/v1/nodes?sort_key=%s' % key, status=400)
+            self.assertEqual('The sort_key value %s is an invalid field for '
+                             'sorting' % key, self.fault(response))
+
+    def test_sorting_by_a_key_with_nulls_through_pages(self):
+        names = self.names(self.pages(
+            '/v1/nodes?limit=2&sort_key=resource_class'))
+        self.assertEqual(sorted(self.nodes), sorted(names))
+        self.assertEqual(['a1', 'a4', 'a7'], names[:3])
+
+    def test_next_carries_every_filter(self):
+        cases = {
+            'driver=ipmi': {'a1', 'a6'},
+            'provision_state=active': {'a3', 'a7'},
+            'maintenance=False': {'a0', 'a1', 'a3', 'a4', 'a5', 'a7'},
+            'maintenance=True': {'a2', 'a6'},
+            'associated=False': set(self.nodes) - {'a3'},
+            'associated=True': {'a3'},
+            'resource_class=gold': {'a1', 'a4', 'a7'},
+            'conductor_group=rack2': {'a5'},
+            'conductor_group=': set(self.nodes) - {'a5'},
+            'fault=power%20failure': {'a2', 'a6'},
+            'instance_uuid=%s' % self.instance: {'a3'},
+            'conductor=test-conductor': set(self.nodes) - {'a5'},
+            'driver=fake-hardware&maintenance=False&resource_class=gold':
+                {'a4', 'a7'},
+        }
+        for query, expected in cases.items():
+            for resource in ('nodes', 'nodes/detail'):
+                path = '/v1/%s?limit=1&%s' % (resource, query)
+                pages = self.pages(path)
+                self.assertEqual(sorted(expected), self.names(pages), path)
+                asked = urllib.parse.parse_qs(query, keep_blank_values=True)
+                for page in pages:
+                    if 'next' not in page:
+                        continue
+                    link = urllib.parse.urlsplit(page['next'])
+                    self.assertEqual('/v1/%s' % resource, link.path)
+                    given = urllib.parse.parse_qs(link.query,
+                                                  keep_blank_values=True)
+                    for name, values in asked.items():
+                        self.assertEqual(values, given[name], page['next'])
+
+    def test_next_carries_fields_detail_and_sorting(self):
+        pages = self.pages('/v1/nodes?limit=3&fields=name,driver'
+                           '&sort_key=name&sort_dir=desc&driver=ipmi')
+        self.assertEqual(['a6', 'a1'], self.names(pages))
+        self.assertEqual({'name', 'driver', 'links'},
+                         set(pages[0]['nodes'][0]))
+        pages = self.pages('/v1/nodes?limit=2&fields=name,driver'
+                           '&sort_key=name&sort_dir=desc')
+        self.assertEqual(sorted(self.nodes, reverse=True), self.names(pages))
+        for page in pages:
+            for node in page['nodes']:
+                self.assertEqual({'name', 'driver', 'links'}, set(node))
+        pages = self.pages('/v1/nodes?limit=5&detail=True')
+        self.assertIn('detail=True', pages[0]['next'])
+        self.assertIn('conductor', pages[1]['nodes'][0])
+
+    def test_max_limit_is_the_default_page_and_the_cap(self):
+        self.config(group='api', max_limit=3)
+        for path in ('/v1/nodes', '/v1/nodes?limit=100',
+                     '/v1/nodes/detail?limit=4'):
+            body = self.get(path).json
+            self.assertEqual(3, len(body['nodes']), path)
+            self.assertIn('limit=3', body['next'])
+            self.assertEqual(sorted(self.nodes),
+                             self.names(self.pages(path)))
+        body = self.get('/v1/nodes?limit=2').json
+        self.assertEqual(2, len(body['nodes']))
+        self.assertIn('limit=2', body['next'])
+
+    def test_a_page_at_1_1(self):
+        pages = self.pages('/v1/nodes?limit=3', version='1.1')
+        self.assertEqual(3, len(pages))
+        self.assertEqual(8, sum(len(page['nodes']) for page in pages))
+        self.assertNotIn('name', pages[0]['nodes'][0])
+
+    def test_public_endpoint_changes_every_link(self):
+        self.config(group='api',
+                    public_endpoint='https://bm.example.com:6385/baremetal/')
+        base_url = 'https://bm.example.com:6385/baremetal'
+        uuid = self.nodes['a0']['uuid']
+        body = self.get('/v1/nodes?limit=2').json
+        self.assertTrue(body['next'].startswith(base_url + '/v1/nodes?'))
+        self.assertEqual(
+            [{'href': '%s/v1/nodes/%s' % (base_url, uuid), 'rel': 'self'},
+             {'href': '%s/nodes/%s' % (base_url, uuid), 'rel': 'bookmark'}],
+            body['nodes'][0]['links'])
+        shown = self.get('/v1/nodes/%s' % uuid).json
+        self.assertEqual('%s/v1/nodes/%s/states' % (base_url, uuid),
+                         shown['states'][0]['href'])
+        self.assertEqual('%s/nodes/%s/states' % (base_url, uuid),
+                         shown['states'][1]['href'])
+        detail = self.get('/v1/nodes/detail?limit=1').json
+        self.assertTrue(detail['next'].startswith(
+            base_url + '/v1/nodes/detail?'))
+        response = self.post_json('/v1/nodes', {'driver': 'fake-hardware'})
+        self.assertEqual('%s/v1/nodes/%s' % (base_url, response.json['uuid']),
+                         response.headers['Location'])
+        for link in response.json['links'] + response.json['states']:
+            self.assertTrue(link['href'].startswith(base_url + '/'), link)
+
+
+class TestNodeChanges(NodeTestCase):
+    """What a PATCH or a DELETE does to what is stored."""
+
+    def test_patching_another_key_keeps_the_real_password(self):
+        node = self.create_node(driver_info={'ipmi_password': 's3cret',
+                                             'ipmi_address': '192.0.2.1'})
+        self.assertEqual('******', node['driver_info']['ipmi_password'])
+        patched = self.patch_json('/v1/nodes/%s' % node['uuid'], [
+            {'op': 'add', 'path': '/driver_info/ipmi_username',
+             'value': 'admin'}]).json
+        self.assertEqual('******', patched['driver_info']['ipmi_password'])
+        stored = self.dbapi.get_node_by_uuid(node['uuid']).driver_info
+        self.assertEqual({'ipmi_password': 's3cret',
+                          'ipmi_address': '192.0.2.1',
+                          'ipmi_username': 'admin'}, stored)
+
+    def test_a_patch_applies_its_operations_in_order(self):
+        node = self.create_node(name='node-0', extra={'a': 1})
+        # Ironic applies an empty JSON patch and answers with the node.
+        unchanged = self.patch_json('/v1/nodes/node-0', []).json
+        self.assertEqual((node['uuid'], {'a': 1}),
+                         (unchanged['uuid'], unchanged['extra']))
+        patched = self.patch_json('/v1/nodes/%s' % node['uuid'], [
+            {'op': 'add', 'path': '/extra/b', 'value': 2},
+            {'op': 'remove', 'path': '/extra/a'},
+            {'op': 'replace', 'path': '/name', 'value': 'node-1'},
+            {'op': 'remove', 'path': '/name'},
+            {'op': 'add', 'path': '/maintenance', 'value': 'yes'},
+        ]).json
+        self.assertEqual({'b': 2}, patched['extra'])
+        self.assertIsNone(patched['name'])
+        self.assertIs(True, patched['maintenance'])
+
+    def test_deleting_depends_on_state_maintenance_and_protection(self):
+        node = self.create_node(name='node-0')
+        self.dbapi.update_node(
+            self.dbapi.get_node_by_uuid(node['uuid']).id,
+            {'provision_state': 'active'})
+        response = self.app.delete('/v1/nodes/node-0',
+                                   headers=self.headers(), status=409)
+        self.assertRegex(self.fault(response),
+                         '^Can not delete node "%s" while it is in provision '
+                         'state "active"' % node['uuid'])
+
+        self.patch_json('/v1/nodes/node-0', [
+            {'op': 'replace', 'path': '/protected', 'value': True}])
+        self.patch_json('/v1/nodes/node-0', [
+            {'op': 'replace', 'path': '/maintenance', 'value': True}])
+        response = self.app.delete('/v1/nodes/node-0',
+                                   headers=self.headers(), status=403)
+        self.assertEqual('Node %s is protected and cannot be undeployed, '
+                         'rebuilt or deleted' % node['uuid'],
+                         self.fault(response))
+        self.get('/v1/nodes/node-0')
+
+        self.patch_json('/v1/nodes/node-0', [
+            {'op': 'replace', 'path': '/protected', 'value': False}])
+        self.app.delete('/v1/nodes/node-0', headers=self.headers(),
+                        status=204)
+        self.get('/v1/nodes/%s' % node['uuid'], status=404)
+
+        other = self.create_node()
+        self.app.delete('/v1/nodes/%s' % other['uuid'],
+                        headers=self.headers(), status=204)
+        self.assertEqual([], self.get('/v1/nodes').json['nodes'])
+
+    def test_an_unexpected_failure_is_an_opaque_500(self):
+        def broken(*args, **kwargs):
+            raise RuntimeError('secret internals')
+
+        self.dbapi.get_node_list = broken
+        response = self.get('/v1/nodes', status=500)
+        self.assertEqual('application/json', response.content_type)
+        self.assertNotIn('secret internals', response.text)
+        self.assertNotIn('Traceback', response.text)
+        self.assertIn('"faultcode": "Server"',
+                      response.json['error_message'])
