@@ -111,15 +111,18 @@ NODE_FIELD_SINCE: dict[str, Minor] = {
 def parse(headers) -> int:
     """The minor version a request asks for, from its headers.
 
-    No header means the oldest version; ``latest`` the newest.
+    Ironic's own header wins over ``OpenStack-API-Version: baremetal X.Y``
+    (Ironic reads only its own). No header means the oldest version;
+    ``latest`` the newest.
 
     :raises NotAcceptable: the header is malformed or out of range.
     """
-    try:
-        raw = microversion_parse.get_version(
-            headers, SERVICE_TYPE, legacy_headers=[VERSION_HEADER])
-    except ValueError:
-        raw = ''
+    raw = headers.get(VERSION_HEADER)
+    if raw is None:
+        try:
+            raw = microversion_parse.get_version(headers, SERVICE_TYPE)
+        except ValueError:
+            raw = ''
     if raw is None:
         return MIN_MINOR
     if raw.strip().lower() == 'latest':

@@ -88,12 +88,53 @@ class Ring:
         return tuple((low, high) for low, high in arcs)
 
 
-class _Snapshot:
-    """Rings built from one read of the alive conductors."""
+class Rings:
+    """The rings from one read of the alive conductors. Immutable: answers
+    given from one object are consistent with each other."""
 
-    def __init__(self, rings: dict[RingKey, Ring], valid_until: float):
+    def __init__(self, rings: dict[RingKey, Ring], loaded_at: float,
+                 valid_until: float):
         self.rings = rings
+        self.loaded_at = loaded_at
         self.valid_until = valid_until
+        self._arcs: dict[str, dict[RingKey, tuple[Arc, ...]]] = {}
+
+    def get_ring(self, driver: str, conductor_group: str) -> Ring:
+        """The ring serving nodes of this hardware type and group.
+
+        :raises TemporaryFailure: no conductor is alive at all.
+        :raises NoValidHost: no alive conductor of the group enables the
+            hardware type.
+        """
+        if not self.rings:
+            raise exception.TemporaryFailure(
+                'No conductor is alive. Please retry once a conductor has '
+                'started.')
+        try:
+            return self.rings[(conductor_group, driver)]
+        except KeyError:
+            raise exception.NoValidHost(
+                reason='No conductor service registered which supports '
+                       'driver %s for conductor group "%s".'
+                       % (driver, conductor_group))
+
+    def conductor_for(self, node) -> str:
+        """The hostname of the conductor serving ``node``.
+
+        ``node`` needs ``uuid``, ``driver`` and ``conductor_group``.
+        :raises TemporaryFailure, NoValidHost: as :meth:`get_ring`.
+        """
+        return self.get_ring(node.driver, node.conductor_group).owner(
+            node.uuid)
+
+    def arcs_of(self, hostname: str) -> dict[RingKey, tuple[Arc, ...]]:
+        """Every ring ``hostname`` belongs to, with the arcs it owns there."""
+        arcs = self._arcs.get(hostname)
+        if arcs is None:
+            arcs = self._arcs[hostname] = {
+                key: ring.arcs_of(hostname)
+                for key, ring in self.rings.items() if hostname in ring.hosts}
+        return arcs
 
 
 class HashRingManager:
@@ -103,34 +144,53 @@ class HashRingManager:
     ``hash_ring_reset_interval`` seconds, as soon as the heartbeat of one of
     its conductors grows older than ``heartbeat_timeout`` (so a crashed
     conductor leaves the rings on time), and at once on :meth:`reset`, which
-    the conductors' join and leave announcements trigger.
+    the conductors' join and leave announcements trigger. Work routed for a
+    node no ring serves reads them again too, at most once a second: a
+    conductor may have joined unannounced.
     """
+
+    # Seconds a cache must have lived before a miss reloads it.
+    MISS_RELOAD_AFTER = 1.0
 
     def __init__(self, dbapi=None, monotonic=time.monotonic):
         self._dbapi = dbapi
         self._monotonic = monotonic
         self._lock = threading.Lock()
-        self._snapshot: _Snapshot | None = None
+        self._rings: Rings | None = None
+        # Counts resets, so that rings read before a reset are not cached.
+        self._generation = 0
 
     @property
     def dbapi(self):
         return self._dbapi or db_api.get_instance()
 
     def reset(self) -> None:
-        """Forget the rings; the next question reads the database again."""
-        self._snapshot = None
+        """Forget the rings; the next question reads the database again.
+
+        Rings another thread is reading at this moment may predate the
+        change that caused the reset: they answer that thread's question
+        but are not cached.
+        """
+        self._generation += 1
+        self._rings = None
+
+    def current(self) -> Rings:
+        """The rings to answer with now; one object serves one request."""
+        rings = self._rings
+        if rings is None or self._monotonic() >= rings.valid_until:
+            with self._lock:
+                rings = self._rings
+                if rings is None or self._monotonic() >= rings.valid_until:
+                    generation = self._generation
+                    rings = self._load()
+                    if generation == self._generation:
+                        self._rings = rings
+        return rings
 
     def rings(self) -> dict[RingKey, Ring]:
-        snapshot = self._snapshot
-        if snapshot is None or self._monotonic() >= snapshot.valid_until:
-            with self._lock:
-                snapshot = self._snapshot
-                if (snapshot is None
-                        or self._monotonic() >= snapshot.valid_until):
-                    snapshot = self._snapshot = self._load()
-        return snapshot.rings
+        return self.current().rings
 
-    def _load(self) -> _Snapshot:
+    def _load(self) -> Rings:
         timeout = datetime.timedelta(
             seconds=CONF.conductor.heartbeat_timeout)
         now_wall = timeutils.utcnow()
@@ -148,42 +208,33 @@ class HashRingManager:
                  for key, members in hosts.items()}
         LOG.debug('Loaded hash rings: %s',
                   {k: sorted(r.hosts) for k, r in rings.items()})
-        return _Snapshot(rings, valid_until)
+        return Rings(rings, now, valid_until)
 
     def get_ring(self, driver: str, conductor_group: str) -> Ring:
-        """The ring serving nodes of this hardware type and group.
-
-        :raises TemporaryFailure: no conductor is alive at all.
-        :raises NoValidHost: no alive conductor of the group enables the
-            hardware type.
-        """
-        rings = self.rings()
-        if not rings:
-            raise exception.TemporaryFailure(
-                'No conductor is alive. Please retry once a conductor has '
-                'started.')
+        """As :meth:`Rings.get_ring`, reading the rings again on a miss."""
+        rings = self.current()
         try:
-            return rings[(conductor_group, driver)]
-        except KeyError:
-            raise exception.NoValidHost(
-                reason='No conductor service registered which supports '
-                       'driver %s for conductor group "%s".'
-                       % (driver, conductor_group))
+            return rings.get_ring(driver, conductor_group)
+        except (exception.TemporaryFailure, exception.NoValidHost):
+            if self._monotonic() - rings.loaded_at < self.MISS_RELOAD_AFTER:
+                raise
+            with self._lock:
+                if self._rings is rings:
+                    self.reset()
+            return self.current().get_ring(driver, conductor_group)
 
     def conductor_for(self, node) -> str:
         """The hostname of the conductor serving ``node``.
 
         ``node`` needs ``uuid``, ``driver`` and ``conductor_group``.
-        :raises TemporaryFailure, NoValidHost: as :meth:`get_ring`.
+        :raises TemporaryFailure, NoValidHost: as :meth:`Rings.get_ring`.
         """
-        ring = self.get_ring(node.driver, node.conductor_group)
-        return ring.owner(node.uuid)
+        return self.get_ring(node.driver, node.conductor_group).owner(
+            node.uuid)
 
     def arcs_of(self, hostname: str) -> dict[RingKey, tuple[Arc, ...]]:
         """Every ring ``hostname`` belongs to, with the arcs it owns there."""
-        return {key: ring.arcs_of(hostname)
-                for key, ring in self.rings().items()
-                if hostname in ring.hosts}
+        return self.current().arcs_of(hostname)
 
 
 _MANAGER = HashRingManager()

@@ -11,7 +11,6 @@ from ironic_lite.common import exception
 from ironic_lite.common import hash_ring
 from ironic_lite.common import states
 from ironic_lite.conductor import task_manager
-from ironic_lite.db.sqlalchemy import api as db_sqlalchemy
 from ironic_lite.drivers import base as drivers_base
 
 LOG = log.getLogger(__name__)
@@ -203,9 +202,7 @@ class ConductorManager:
         """
         context = ironic_context.get_admin_context()
         filters = {
-            'ring_arcs': [db_sqlalchemy.RingArcs(group, driver, arcs)
-                          for (group, driver), arcs
-                          in self.ring_manager.arcs_of(self.host).items()],
+            'ring_arcs': self.ring_manager.arcs_of(self.host),
             'conductor_affinity_not': self.conductor_id,
             'reserved': False,
         }

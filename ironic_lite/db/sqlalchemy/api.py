@@ -1,10 +1,12 @@
 """The SQLAlchemy implementation of the database interface."""
 
+import contextlib
 import dataclasses
 import datetime
 import sqlite3
 import threading
 from collections.abc import Iterable
+from collections.abc import Mapping
 
 import sqlalchemy as sa
 from oslo_db import api as oslo_db_api
@@ -20,17 +22,9 @@ _retry_on_deadlock = oslo_db_api.wrap_db_retry(max_retries=5,
                                                retry_on_deadlock=True)
 
 
-@dataclasses.dataclass(frozen=True)
-class RingArcs:
-    """Nodes of one hash ring whose ring position falls in some arcs.
-
-    Each arc is ``(low, high)``: ``low <= ring_position < high``, where
-    ``None`` leaves that end open.
-    """
-
-    conductor_group: str
-    driver: str
-    arcs: tuple[tuple[str | None, str | None], ...]
+# (conductor_group, driver) -> arcs ``(low, high)`` of ring positions:
+# ``low <= ring_position < high``, ``None`` leaving that end open.
+RingArcs = Mapping[tuple[str, str], Iterable[tuple[str | None, str | None]]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,7 +88,7 @@ def _paginate(query, model, limit, sort_key, sort_dir, marker):
     return query
 
 
-def _arcs_predicate(ring_arcs: Iterable[RingArcs]):
+def _arcs_predicate(ring_arcs: RingArcs):
     """Nodes of any of the rings whose position is in one of its arcs.
 
     No ring, or a ring with no arc, selects no node: an empty ``or_()``
@@ -102,9 +96,9 @@ def _arcs_predicate(ring_arcs: Iterable[RingArcs]):
     """
     column = models.Node.ring_position
     per_ring = []
-    for ring in ring_arcs:
+    for (conductor_group, driver), arcs in ring_arcs.items():
         bounds = []
-        for low, high in ring.arcs:
+        for low, high in arcs:
             parts = []
             if low is not None:
                 parts.append(column >= low)
@@ -114,8 +108,8 @@ def _arcs_predicate(ring_arcs: Iterable[RingArcs]):
         if not bounds:
             continue
         per_ring.append(sa.and_(models.Node.conductor_group
-                                == ring.conductor_group,
-                                models.Node.driver == ring.driver,
+                                == conductor_group,
+                                models.Node.driver == driver,
                                 sa.or_(*bounds)))
     return sa.or_(*per_ring) if per_ring else sa.false()
 
@@ -160,13 +154,19 @@ class Connection:
     """Database access for conductors, nodes and ports."""
 
     def __init__(self, connection: str | None = None):
+        url = connection or CONF.database.connection
         self._facade = enginefacade.transaction_context()
         self._facade.configure(
-            connection=connection or CONF.database.connection,
+            connection=url,
             sqlite_fk=True,
             max_retries=CONF.database.max_retries,
             retry_interval=CONF.database.retry_interval)
         self._local = threading.local()
+        # SQLite lets one writer at a time, and a transaction that read
+        # before writing fails at once ("database is locked") when another
+        # one wrote meanwhile. Writers of this process take turns instead.
+        self._write_turn = (threading.RLock() if url.startswith('sqlite')
+                            else contextlib.nullcontext())
 
     @property
     def engine(self) -> sa.engine.Engine:
@@ -175,8 +175,11 @@ class Connection:
     def _reader(self):
         return self._facade.reader.using(self._local)
 
+    @contextlib.contextmanager
     def _writer(self):
-        return self._facade.writer.using(self._local)
+        with self._write_turn:
+            with self._facade.writer.using(self._local) as session:
+                yield session
 
     def dispose(self) -> None:
         self._facade.dispose_pool()
@@ -356,7 +359,7 @@ class Connection:
         fault, conductor_group, instance_uuid, maintenance (bool),
         associated (bool), reserved (bool), conductor_affinity_not (a
         conductor id: nodes with another affinity or none) and ring_arcs
-        (a list of :class:`RingArcs`).
+        (:data:`RingArcs`, as ``hash_ring.Rings.arcs_of`` gives them).
         """
         query = _node_filters(sa.select(models.Node), filters or {})
         query = _paginate(query, models.Node, limit, sort_key, sort_dir,

@@ -14,6 +14,7 @@ from ironic_lite.api.controllers import link
 from ironic_lite.api.controllers.v1 import listing
 from ironic_lite.api.controllers.v1 import types
 from ironic_lite.common import exception
+from ironic_lite.common import hash_ring
 from ironic_lite.conf import CONF
 from ironic_lite.db.sqlalchemy import api as db_sqlalchemy
 from ironic_lite.db.sqlalchemy import models
@@ -25,6 +26,7 @@ DETAIL_FIELDS = DEFAULT_FIELDS + ('drivers', 'created_at', 'updated_at',
 SHOW_FIELDS = DETAIL_FIELDS + ('node_count',)
 _SORTABLE = db_sqlalchemy.sortable_columns(models.Conductor) - {'drivers'}
 _COMPUTED = frozenset({'alive', 'drivers', 'last_seen'})
+_RINGS_KEY = 'ironic_lite.hash_rings'
 
 
 def isotime(value: datetime.datetime | None) -> str | None:
@@ -41,12 +43,14 @@ def is_alive(row: models.Conductor, now: datetime.datetime) -> bool:
                 and now - row.updated_at <= timeout)
 
 
-def node_filter_for(ring_manager, hostname: str) -> list:
-    """The ``ring_arcs`` node filter selecting the nodes ``hostname``
-    serves."""
-    return [db_sqlalchemy.RingArcs(group, driver, arcs)
-            for (group, driver), arcs
-            in ring_manager.arcs_of(hostname).items()]
+def rings_for(request) -> hash_ring.Rings:
+    """The hash rings this request answers with, the same for all of it:
+    the ``conductor`` of every node listed and the ``?conductor=``
+    filter."""
+    rings = request.environ.get(_RINGS_KEY)
+    if rings is None:
+        rings = request.environ[_RINGS_KEY] = request.ring_manager.current()
+    return rings
 
 
 def render(request, row: models.Conductor, fields: tuple[str, ...],
@@ -60,8 +64,7 @@ def render(request, row: models.Conductor, fields: tuple[str, ...],
         'updated_at': lambda: isotime(row.updated_at),
         'last_seen': lambda: isotime(row.updated_at),
         'node_count': lambda: request.dbapi.count_nodes(
-            {'ring_arcs': node_filter_for(request.ring_manager,
-                                          row.hostname)}),
+            {'ring_arcs': rings_for(request).arcs_of(row.hostname)}),
     }
     result = {field: values[field]() for field in fields}
     result['links'] = link.self_and_bookmark(request, 'conductors',

@@ -297,7 +297,7 @@ class NodeRenderer:
 
     def conductor_of(self, row) -> str | None:
         try:
-            return self.request.ring_manager.conductor_for(row)
+            return conductor_api.rings_for(self.request).conductor_for(row)
         except (exception.NoValidHost, exception.TemporaryFailure) as e:
             LOG.debug('No conductor for node %s: %s', row.uuid, e)
             return None
@@ -537,7 +537,7 @@ class NodeConductorController(rest.RestController):
         policy.authorize('baremetal:node:get', request.context)
         row = get_node(request, self.node_ident)
         try:
-            hostname = request.ring_manager.conductor_for(row)
+            hostname = conductor_api.rings_for(request).conductor_for(row)
         except (exception.NoValidHost, exception.TemporaryFailure) as e:
             raise exception.NotFound(
                 'No alive conductor can serve node %s: %s' % (row.uuid, e))
@@ -557,6 +557,11 @@ class NodesController(rest.RestController):
         if len(args) >= 2 and args[1] in self._subresources:
             subresource = self._subresources[args[1]](args[0])
             return subresource._route(args[2:], request)
+        if len(args) >= 2 and args[1] and args[0] != 'detail':
+            # /nodes/{ident}/ports and the other sub-resources Ironic has
+            # and ironic-lite has not (pecan would pass the name as the
+            # fields argument of get_one).
+            pecan.abort(404)
         return super()._route(args, request)
 
     def _list(self, detail_endpoint: bool, *, marker, limit, sort_key,
@@ -588,11 +593,13 @@ class NodesController(rest.RestController):
         if query.get('conductor_group') is not None:
             query['conductor_group'] = query['conductor_group'].lower()
         if query.pop('chassis_uuid', None) is not None:
-            return {'nodes': []}  # no node is in a chassis
+            # As Ironic, which looks the chassis up first; there are none.
+            raise exception.NotFound('Chassis %s could not be found.'
+                                     % filters['chassis_uuid'])
         hostname = query.pop('conductor', None)
         if hostname:
-            query['ring_arcs'] = conductor_api.node_filter_for(
-                request.ring_manager, hostname)
+            query['ring_arcs'] = conductor_api.rings_for(request).arcs_of(
+                hostname)
 
         marker_row = None
         if marker is not None:
