@@ -15,7 +15,10 @@ _QUIET_LOGGERS = ['amqp=WARN', 'amqplib=WARN', 'kombu=WARN',
                   'oslo.messaging=INFO', 'oslo_messaging=INFO',
                   'sqlalchemy=WARN', 'stevedore=WARN', 'oslo_policy=WARN',
                   'alembic=WARN', 'cheroot=WARN', 'urllib3=WARN',
-                  'oslo_db=WARN', 'tooz=WARN']
+                  'oslo_db=WARN', 'tooz=WARN',
+                  # WSME logs every 5xx with a traceback, 503s included;
+                  # unexpected errors are logged by ironic_lite.api.expose.
+                  'wsme.api=CRITICAL']
 
 
 def prepare(argv: list[str], prog: str) -> None:

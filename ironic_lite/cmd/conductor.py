@@ -1,5 +1,7 @@
 """ironic-lite-conductor: one conductor; run one per host."""
 
+import logging
+import os
 import sys
 import threading
 
@@ -40,7 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         if signals.received.is_set():
             LOG.warning('Stopping before the conductor could start')
             conductor.stop()
-            return 0
+            # The transport's own threads still wait for the broker and
+            # would hold the interpreter at exit.
+            logging.shutdown()
+            os._exit(0)
     if failures:
         LOG.error('Conductor %s cannot start: %s', conductor.host,
                   failures[0])

@@ -73,19 +73,25 @@ def start_listener(ring_manager: hash_ring.HashRingManager,
 def _cast(method: str, **kwargs) -> None:
     client = rpc.get_client(messaging.Target(topic=TOPIC, fanout=True,
                                              version='1.0'))
-    client.cast(ironic_context.get_admin_context(), method, **kwargs)
+    # Without the broker the announcement is lost, never waited for: the
+    # others notice the change at their next reload anyway.
+    client.prepare(retry=1).cast(ironic_context.get_admin_context(), method,
+                                 **kwargs)
 
 
 def announce_join(hostname: str) -> None:
-    _cast('conductor_joined', hostname=hostname)
+    _announce('conductor_joined', hostname)
 
 
 def announce_leave(hostname: str) -> None:
+    _announce('conductor_left', hostname)
+
+
+def _announce(method: str, hostname: str) -> None:
     try:
-        _cast('conductor_left', hostname=hostname)
+        _cast(method, hostname=hostname)
     except rpc.TRANSPORT_ERRORS as e:
-        # Going away anyway: the others see it at the next reload.
-        LOG.warning('Could not announce that conductor %s leaves: %s',
+        LOG.warning('Could not announce %s of conductor %s: %s', method,
                     hostname, e)
 
 

@@ -108,7 +108,9 @@ class ConductorService:
                 LOG.warning('The row of conductor %s disappeared; '
                             'registering it again', self.host)
                 self._reregister()
-            except db_exc.DBError:
+            except Exception:
+                # Whatever goes wrong, the heartbeat must go on: a
+                # conductor whose heartbeat stops loses its nodes.
                 LOG.exception('Heartbeat of conductor %s failed; trying '
                               'again in %s seconds', self.host, interval)
 
@@ -144,7 +146,8 @@ class ConductorService:
             self._takeover_due.clear()
             try:
                 self.manager.take_over_nodes()
-            except (exception.IronicLiteException, db_exc.DBError):
+            except Exception:
+                # The next pass tries again; the thread must not die.
                 LOG.exception('Taking over nodes failed; trying again in '
                               '%s seconds', interval)
 
@@ -153,15 +156,16 @@ class ConductorService:
 
         Also safe while ``start()`` still waits for the message broker.
         """
-        if self._membership_server is not None:
-            self._membership_server.stop()
-            self._membership_server.wait()
-            self._membership_server = None
+        servers = [self._membership_server]
         if self._rpc_started:
-            self._rpc_server.stop()
-            self._rpc_server.wait()
-            self._rpc_started = False
-        self._rpc_server = None
+            servers.append(self._rpc_server)
+        servers = [server for server in servers if server is not None]
+        for server in servers:  # stop all first: each stop takes a while
+            server.stop()
+        for server in servers:  # tasks in flight finish here
+            server.wait()
+        self._membership_server = self._rpc_server = None
+        self._rpc_started = False
         self._stopping.set()
         self._takeover_due.set()
         for thread in self._threads:
