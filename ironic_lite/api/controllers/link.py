@@ -2,10 +2,17 @@
 
 from ironic_lite.conf import CONF
 
+_PUBLIC_URL_KEY = 'ironic_lite.public_url'
+
 
 def public_url(request) -> str:
-    """The URL clients reach this API at."""
-    return (CONF.api.public_endpoint or request.host_url).rstrip('/')
+    """The URL clients reach this API at (worked out once per request: a
+    list of a thousand nodes has two thousand links)."""
+    url = request.environ.get(_PUBLIC_URL_KEY)
+    if url is None:
+        url = request.environ[_PUBLIC_URL_KEY] = (
+            CONF.api.public_endpoint or request.host_url).rstrip('/')
+    return url
 
 
 def build_url(request, resource: str, *parts: str, bookmark: bool = False,

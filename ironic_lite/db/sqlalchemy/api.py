@@ -13,6 +13,7 @@ from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
 from oslo_utils import timeutils
+from sqlalchemy import orm
 
 from ironic_lite.common import exception
 from ironic_lite.conf import CONF
@@ -352,7 +353,9 @@ class Connection:
                       limit: int | None = None,
                       marker: models.Node | None = None,
                       sort_key: str = 'id',
-                      sort_dir: str = 'asc') -> list[models.Node]:
+                      sort_dir: str = 'asc',
+                      columns: Iterable[str] | None = None
+                      ) -> list[models.Node]:
         """Nodes matching every filter, one page in the order asked.
 
         ``filters`` may hold: provision_state, driver, resource_class,
@@ -360,8 +363,13 @@ class Connection:
         associated (bool), reserved (bool), conductor_affinity_not (a
         conductor id: nodes with another affinity or none) and ring_arcs
         (:data:`RingArcs`, as ``hash_ring.Rings.arcs_of`` gives them).
+        ``columns``, when given, are the only ones loaded (with id).
         """
-        query = _node_filters(sa.select(models.Node), filters or {})
+        query = sa.select(models.Node)
+        if columns is not None:
+            query = query.options(orm.load_only(
+                *(getattr(models.Node, name) for name in columns)))
+        query = _node_filters(query, filters or {})
         query = _paginate(query, models.Node, limit, sort_key, sort_dir,
                           marker)
         with self._reader() as session:
