@@ -150,6 +150,15 @@ class ClusterTestMixin:
         self.patch_all(c2_nodes, 'after-crash')
         self.assertEqual(self.c1, self.cluster.affinities()[c2_nodes[0]])
 
+        # The crashed conductor comes back: its row, left online, is taken
+        # over, and so are its nodes.
+        self.cluster.start_conductor('c2', DEFAULT_GROUP)
+        wait_for(lambda: self.cluster.node_owners() == before, timeout=2,
+                 message='c2 to take its nodes back')
+        wait_for(lambda: {u for u, h in self.cluster.affinities().items()
+                          if h == self.c2} == set(c2_nodes), timeout=10,
+                 message='c2 to take over its nodes')
+
     def test_second_conductor_with_the_same_name_refuses_to_start(self):
         twin = self.cluster.start_conductor('c1', DEFAULT_GROUP,
                                             wait=False)
