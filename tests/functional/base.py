@@ -136,6 +136,33 @@ class FunctionalTestCase(testtools.TestCase):
         if process.popen.poll() is None:
             process.stop(signal.SIGKILL)
 
+    def start_cluster(self, server_url: str,
+                      transport_url: str | None = None):
+        """A scratch database on ``server_url`` and a Cluster using it and
+        ``transport_url`` (this machine's RabbitMQ by default), its schema
+        created; both go away with the test."""
+        from tests import services
+        from tests.functional import cluster as cluster_mod
+        if transport_url is None:
+            if not services.tcp_open('127.0.0.1', 5672):
+                services.unavailable(self, 'RabbitMQ is not running on '
+                                           '127.0.0.1:5672')
+            transport_url = services.RABBIT_URL
+        scratch = services.ScratchDatabase(server_url)
+        try:
+            database_url = scratch.create()
+        except OSError as e:
+            services.unavailable(self, 'no database server at %s: %s'
+                                 % (server_url, e))
+        self.addCleanup(scratch.drop)
+        cluster = cluster_mod.Cluster(self.workdir, database_url,
+                                      transport_url)
+        self.addCleanup(cluster.shutdown)
+        self.addOnException(lambda exc_info: self.addDetail(
+            'cluster-output', content.text_content(cluster.output())))
+        cluster.dbsync()
+        return cluster
+
     def run_cli(self, *args: str, expect_failure: bool = False,
                 openstack: bool = False, global_args=()
                 ) -> subprocess.CompletedProcess:

@@ -6,12 +6,10 @@ import re
 import signal
 
 from oslo_utils import timeutils
-from testtools import content
 
 from tests import services
 from tests.base import wait_for
 from tests.functional import base
-from tests.functional import cluster as cluster_mod
 
 # Nothing listens on port 1 of the loopback.
 UNREACHABLE_BROKER = 'rabbit://guest:guest@127.0.0.1:1/'
@@ -21,18 +19,8 @@ class TestBrokerUnreachable(base.FunctionalTestCase):
 
     def setUp(self):
         super().setUp()
-        scratch = services.ScratchDatabase(services.POSTGRES_URL)
-        try:
-            database_url = scratch.create()
-        except OSError as e:
-            services.unavailable(self, 'no PostgreSQL: %s' % e)
-        self.addCleanup(scratch.drop)
-        self.cluster = cluster_mod.Cluster(self.workdir, database_url,
-                                           UNREACHABLE_BROKER)
-        self.addCleanup(self.cluster.shutdown)
-        self.addOnException(lambda exc_info: self.addDetail(
-            'cluster-output', content.text_content(self.cluster.output())))
-        self.cluster.dbsync()
+        self.cluster = self.start_cluster(services.POSTGRES_URL,
+                                          UNREACHABLE_BROKER)
 
     def test_conductor_waits_and_api_answers_503(self):
         conductor = self.cluster.start_conductor('c1', wait=False)

@@ -3,32 +3,16 @@ python-ironicclient's ``baremetal``/``openstack baremetal`` CLI and
 openstacksdk, against real API and conductor processes."""
 
 import openstack
-from testtools import content
 
 from tests import services
 from tests.functional import base
-from tests.functional import cluster as cluster_mod
 
 
 class TestConductorsThroughClients(base.FunctionalTestCase):
 
     def setUp(self):
         super().setUp()
-        if not services.tcp_open('127.0.0.1', 5672):
-            services.unavailable(self, 'RabbitMQ is not running on '
-                                       '127.0.0.1:5672')
-        scratch = services.ScratchDatabase(services.MYSQL_URL)
-        try:
-            database_url = scratch.create()
-        except OSError as e:
-            services.unavailable(self, 'no MariaDB: %s' % e)
-        self.addCleanup(scratch.drop)
-        self.cluster = cluster_mod.Cluster(self.workdir, database_url,
-                                           services.RABBIT_URL)
-        self.addCleanup(self.cluster.shutdown)
-        self.addOnException(lambda exc_info: self.addDetail(
-            'cluster-output', content.text_content(self.cluster.output())))
-        self.cluster.dbsync()
+        self.cluster = self.start_cluster(services.MYSQL_URL)
         self.cluster.start_api()
         self.url = self.cluster.api_url
         self.cluster.start_conductor('a', wait=False)

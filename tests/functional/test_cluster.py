@@ -4,6 +4,7 @@ names for a node must be the conductor that does its work, also while
 conductors stop, crash and come back."""
 
 import concurrent.futures
+import re
 import signal
 import time
 
@@ -25,22 +26,7 @@ class ClusterTestMixin:
 
     def setUp(self):
         super().setUp()
-        if not services.tcp_open('127.0.0.1', 5672):
-            services.unavailable(self, 'RabbitMQ is not running on '
-                                       '127.0.0.1:5672')
-        scratch = services.ScratchDatabase(self.server_url)
-        try:
-            database_url = scratch.create()
-        except OSError as e:
-            services.unavailable(self, 'no database server at %s: %s'
-                                 % (self.server_url, e))
-        self.addCleanup(scratch.drop)
-        self.cluster = cluster_mod.Cluster(self.workdir, database_url,
-                                           services.RABBIT_URL)
-        self.addCleanup(self.cluster.shutdown)
-        self.addOnException(lambda exc_info: self.addDetail(
-            'cluster-output', content.text_content(self.cluster.output())))
-        self.cluster.dbsync()
+        self.cluster = self.start_cluster(self.server_url)
         self.cluster.start_api()
         self.url = self.cluster.api_url
         for name, group in (('c1', DEFAULT_GROUP), ('c2', DEFAULT_GROUP),
@@ -162,7 +148,7 @@ class ClusterTestMixin:
     def test_second_conductor_with_the_same_name_refuses_to_start(self):
         twin = self.cluster.start_conductor('c1', DEFAULT_GROUP,
                                             wait=False)
-        twin.wait_for_line(cluster_mod.re.compile(
+        twin.wait_for_line(re.compile(
             'already registered and alive'))
         self.assertEqual(1, twin.popen.wait(30))
         self.assertTrue(self.cluster.alive()[self.c1])
