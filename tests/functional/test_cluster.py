@@ -70,7 +70,7 @@ class ClusterTestMixin:
         return owners
 
     def test_every_node_is_served_by_the_conductor_the_api_names(self):
-        conductors = self.cli_json('conductor', 'list')
+        conductors = self.cli_json('conductor', 'list', openstack=True)
         self.assertEqual(
             sorted([{'hostname': self.c1, 'conductor_group': '',
                      'alive': True},
