@@ -435,7 +435,10 @@ class Connection:
         if row is None:
             raise exception.NodeNotFound(node=node_id)
         if not count:
-            raise exception.NodeLocked(node=row.uuid, host=row.reservation)
+            # Released between the two statements: the holder is gone, yet
+            # this attempt failed; the caller may retry.
+            raise exception.NodeLocked(
+                node=row.uuid, host=row.reservation or 'another conductor')
         return row
 
     @_retry_on_deadlock
