@@ -70,13 +70,16 @@ def start_listener(ring_manager: hash_ring.HashRingManager,
     return server
 
 
+def _to_everyone() -> messaging.RPCClient:
+    return rpc.get_client(messaging.Target(topic=TOPIC, fanout=True,
+                                           version='1.0'))
+
+
 def _cast(method: str, **kwargs) -> None:
-    client = rpc.get_client(messaging.Target(topic=TOPIC, fanout=True,
-                                             version='1.0'))
     # Without the broker the announcement is lost, never waited for: the
     # others notice the change at their next reload anyway.
-    client.prepare(retry=1).cast(ironic_context.get_admin_context(), method,
-                                 **kwargs)
+    _to_everyone().prepare(retry=1).cast(
+        ironic_context.get_admin_context(), method, **kwargs)
 
 
 def announce_join(hostname: str) -> None:
@@ -98,10 +101,8 @@ def _announce(method: str, hostname: str) -> None:
 def check_broker(context) -> None:
     """Raise ServiceUnavailable unless the message broker takes a message
     right now, without waiting for it to come back."""
-    client = rpc.get_client(messaging.Target(topic=TOPIC, fanout=True,
-                                             version='1.0'))
     try:
-        client.prepare(retry=0).cast(context, 'ping')
+        _to_everyone().prepare(retry=0).cast(context, 'ping')
     except rpc.TRANSPORT_ERRORS as e:
         raise exception.ServiceUnavailable(service='The message broker',
                                            reason=e)

@@ -164,13 +164,20 @@ class ReferenceRingTest(base.TestCase):
             self.assertEqual(md5_int(node_uuid.encode()), int(position, 16))
 
 
-class OwnershipTest(base.DBTestCase):
+class FleetTestCase(base.DBTestCase):
+    """The conductors of register_fleet, a manager and 10 000 node UUIDs."""
 
     def setUp(self):
         super().setUp()
         register_fleet(self.dbapi)
         self.manager = hash_ring.HashRingManager(self.dbapi)
         self.uuids = node_uuids()
+
+
+class OwnershipTest(FleetTestCase):
+
+    def setUp(self):
+        super().setUp()
         # Node i belongs to the ring RING_KEYS[i % 4].
         self.nodes = [node(u, RING_KEYS[i % 4][1], RING_KEYS[i % 4][0])
                       for i, u in enumerate(self.uuids)]
@@ -339,14 +346,8 @@ json.dump({'owners': owners, 'popped': popped}, sys.stdout)
         return answers
 
 
-class ArcsTest(base.DBTestCase):
+class ArcsTest(FleetTestCase):
     """``arcs_of`` partitions each ring exactly as ``owner`` does."""
-
-    def setUp(self):
-        super().setUp()
-        register_fleet(self.dbapi)
-        self.manager = hash_ring.HashRingManager(self.dbapi)
-        self.uuids = node_uuids()
 
     def assertTiles(self, ring) -> list[tuple]:
         """Every position is in exactly one arc; the arcs, sorted."""
