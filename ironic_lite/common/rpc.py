@@ -45,15 +45,11 @@ def init(url: str | None = None) -> None:
 
 
 def cleanup() -> None:
+    """Close the transport; the next ``init()`` opens a new one."""
     global _TRANSPORT
     if _TRANSPORT is not None:
         _TRANSPORT.cleanup()
-        # What a transport raises when the broker cannot be reached. The rabbit
-# driver lets kombu's connection errors through unwrapped.
-TRANSPORT_ERRORS = (messaging.MessageDeliveryFailure, OSError,
-                    kombu.exceptions.OperationalError)
-
-_TRANSPORT = None
+        _TRANSPORT = None
 
 
 def transport():
