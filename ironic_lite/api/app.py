@@ -11,7 +11,7 @@ def setup_app():
     """The API as a WSGI callable, configured from CONF."""
     app = pecan.make_app(
         root.RootController(),
-        hooks=[hooks.ContextHook(), hooks.ServicesHook(),
+        hooks=[hooks.ContextHook(), hooks.BodyHook(), hooks.ServicesHook(),
                hooks.VersionHeadersHook(), hooks.ErrorHook()],
         force_canonical=False,
         guess_content_type_from_ext=False,

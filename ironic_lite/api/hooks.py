@@ -9,6 +9,7 @@ from webob import exc as webob_exc
 from webob import response as webob_response
 
 from ironic_lite.api import expose
+from ironic_lite.api import request_body
 from ironic_lite.api import versions
 from ironic_lite.common import context
 from ironic_lite.common import exception
@@ -38,6 +39,15 @@ class ContextHook(hooks.PecanHook):
         if request_id:
             state.response.headers['Openstack-Request-Id'] = request_id
             state.response.headers['X-OpenStack-Request-Id'] = request_id
+
+
+class BodyHook(hooks.PecanHook):
+    """The request body, read before anything else can touch it (see
+    :mod:`ironic_lite.api.request_body`)."""
+
+    def on_route(self, state):
+        request_body.take(state.request.environ,
+                          CONF.api.max_request_body_size)
 
 
 class ServicesHook(hooks.PecanHook):
