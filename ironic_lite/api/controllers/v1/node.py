@@ -19,6 +19,7 @@ from ironic_lite.api import versions
 from ironic_lite.api.controllers import link
 from ironic_lite.api.controllers.v1 import conductor as conductor_api
 from ironic_lite.api.controllers.v1 import listing
+from ironic_lite.api.controllers.v1 import routing
 from ironic_lite.api.controllers.v1 import types
 from ironic_lite.common import exception
 from ironic_lite.common import states
@@ -253,7 +254,11 @@ _FILTERS_SINCE = {
     'conductor': Minor.CONDUCTORS,
 }
 _QUIET_FILTERS = frozenset({'provision_state'})
-_SORTABLE = db_sqlalchemy.sortable_columns(models.Node)
+# A list sorts by the node's API fields that are columns, and by id (the
+# default, as in Ironic); never by internal columns (conductor_affinity,
+# ring_position), whose order would leak what the API does not show.
+_SORTABLE = db_sqlalchemy.sortable_columns(models.Node) & (
+    frozenset(FIELDS) | {'id'})
 # Fields that are columns but not sortable (the JSON documents) get
 # Ironic's unquoted message; other unknown keys the quoted one.
 _UNSORTABLE = frozenset(FIELDS) & (
@@ -540,6 +545,11 @@ class NodeConductorController(rest.RestController):
     def __init__(self, node_ident: str):
         self.node_ident = node_ident
 
+    @pecan.expose()
+    def _route(self, args, request=None):
+        routing.refuse_extra_segments(args, 0)
+        return super()._route(args, request)
+
     @expose.expose(types.jsontype, types.listtype)
     def get(self, fields=None):
         request = pecan.request
@@ -566,6 +576,7 @@ class NodesController(rest.RestController):
 
     @pecan.expose()
     def _route(self, args, request=None):
+        routing.refuse_post_on_member(args, request)
         if len(args) >= 2 and args[1] in self._subresources:
             subresource = self._subresources[args[1]](args[0])
             return subresource._route(args[2:], request)
@@ -574,6 +585,7 @@ class NodesController(rest.RestController):
             # and ironic-lite has not (pecan would pass the name as the
             # fields argument of get_one).
             pecan.abort(404)
+        routing.refuse_extra_segments(args, 1)
         return super()._route(args, request)
 
     def _list(self, detail_endpoint: bool, *, marker, limit, sort_key,
