@@ -134,9 +134,7 @@ def _check_bool(nullable=False):
 def _check_uuid(request, field, value):
     if value is None:
         return None
-    if not isinstance(value, str) or not uuidutils.is_uuid_like(value):
-        raise exception.InvalidUUID(uuid=value)
-    return value.lower()
+    return types.canonical_uuid(value)
 
 
 def _check_conductor_group(request, field, value):
@@ -355,7 +353,7 @@ def get_node(request, ident: str):
     :raises NodeNotFound: no such node, or a name before names existed.
     """
     if uuidutils.is_uuid_like(ident):
-        return request.dbapi.get_node_by_uuid(ident.lower())
+        return request.dbapi.get_node_by_uuid(types.canonical_uuid(ident))
     if len(ident) > 255 or not _LOGICAL_NAME.match(ident):
         raise exception.InvalidUuidOrName(name=ident)
     if not versions.allows(request, Minor.NODE_NAME):
@@ -627,9 +625,8 @@ class NodesController(rest.RestController):
 
         marker_row = None
         if marker is not None:
-            if not uuidutils.is_uuid_like(marker):
-                raise exception.InvalidUUID(uuid=marker)
-            marker_row = request.dbapi.get_node_by_uuid(marker.lower())
+            marker_row = request.dbapi.get_node_by_uuid(
+                types.canonical_uuid(marker))
         rows = request.dbapi.get_node_list(query, limit=limit,
                                            marker=marker_row,
                                            sort_key=sort_key,
