@@ -23,7 +23,12 @@ V1_ENVIRON_KEY = 'ironic_lite.api.v1'
 
 
 class ContextHook(hooks.PecanHook):
-    """Who is asking, and the request id every response carries."""
+    """Who is asking, and the request id every response carries.
+
+    The context is the thread's current one while the request runs, so
+    that every log line of the request carries its id, and is forgotten
+    after it: a server thread serves one request after another.
+    """
 
     def on_route(self, state):
         request = state.request
@@ -31,7 +36,7 @@ class ContextHook(hooks.PecanHook):
         # With noauth every caller is an administrator.
         request.context = context.RequestContext(
             request_id=request_id, is_admin=CONF.auth_strategy == 'noauth',
-            overwrite=False)
+            overwrite=True)
 
     def after(self, state):
         context_ = getattr(state.request, 'context', None)
@@ -39,6 +44,7 @@ class ContextHook(hooks.PecanHook):
         if request_id:
             state.response.headers['Openstack-Request-Id'] = request_id
             state.response.headers['X-OpenStack-Request-Id'] = request_id
+        context.clear_current()
 
 
 class BodyHook(hooks.PecanHook):
@@ -48,6 +54,20 @@ class BodyHook(hooks.PecanHook):
     def on_route(self, state):
         request_body.take(state.request.environ,
                           CONF.api.max_request_body_size)
+
+
+class ClientErrorLogHook(hooks.PecanHook):
+    """One INFO line for each answer that blames the client, without a
+    traceback: the operator sees what was refused, and why, without an
+    ERROR for every typo."""
+
+    def after(self, state):
+        response = state.response
+        if not 400 <= response.status_int < 500:
+            return
+        LOG.info('%s %s answered %s: %s', state.request.method,
+                 state.request.path, response.status,
+                 _faultstring(response))
 
 
 class ServicesHook(hooks.PecanHook):
@@ -97,6 +117,13 @@ class ErrorHook(hooks.PecanHook):
         return webob_response.Response(
             status=code, content_type='application/json', charset='utf-8',
             text=fault_body(message, server=code >= 500))
+
+
+def _faultstring(response) -> str:
+    try:
+        return json.loads(response.body)['faultstring']
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return ''
 
 
 def _webob_message(request, error: webob_exc.HTTPException) -> str:
