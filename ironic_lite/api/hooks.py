@@ -83,7 +83,7 @@ class VersionHeadersHook(hooks.PecanHook):
     """The microversion headers on every /v1 response, errors included."""
 
     def after(self, state):
-        if not state.request.environ.get(V1_ENVIRON_KEY):
+        if not _is_v1(state.request):
             return
         headers = state.response.headers
         headers[versions.MIN_VERSION_HEADER] = versions.MIN_VERSION_STRING
@@ -92,6 +92,14 @@ class VersionHeadersHook(hooks.PecanHook):
         if minor is not None:
             headers[versions.VERSION_HEADER] = '%d.%d' % (versions.MAJOR,
                                                           minor)
+
+
+def _is_v1(request) -> bool:
+    """Routed to V1Controller, or refused before routing (a body over the
+    limit) on a path that would have been: every path but the root
+    document's."""
+    return bool(request.environ.get(V1_ENVIRON_KEY)
+                or request.path_info.strip('/'))
 
 
 def fault_body(message: str, server: bool = False) -> str:

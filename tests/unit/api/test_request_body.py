@@ -60,6 +60,9 @@ class TestOnTheWire(api_base.APITestCase):
             self.assertEqual('application/json',
                              response.getheader('Content-Type'))
             self.assertTrue(response.getheader('X-OpenStack-Request-Id'))
+            # Clients read the version range from any /v1 answer.
+            self.assertEqual('1.1', response.getheader(
+                'X-OpenStack-Ironic-API-Minimum-Version'))
             return response.status, body
 
     def node_count(self) -> int:
