@@ -11,8 +11,11 @@ def setup_app():
     """The API as a WSGI callable, configured from CONF."""
     app = pecan.make_app(
         root.RootController(),
-        hooks=[hooks.ContextHook(), hooks.ServicesHook(),
-               hooks.VersionHeadersHook(), hooks.ErrorHook()],
+        # Hooks run in this order before the controller and in the reverse
+        # order after it: the context is current for all the others.
+        hooks=[hooks.ContextHook(), hooks.BodyHook(), hooks.ServicesHook(),
+               hooks.VersionHeadersHook(), hooks.ClientErrorLogHook(),
+               hooks.ErrorHook()],
         force_canonical=False,
         guess_content_type_from_ext=False,
     )

@@ -5,12 +5,14 @@ import functools
 import inspect
 import itertools
 
+import pecan
 import wsme.exc
 import wsmeext.pecan
 from oslo_db import exception as db_exc
 from oslo_log import log
 from webob import exc as webob_exc
 
+from ironic_lite.api import request_body
 from ironic_lite.common import exception
 
 LOG = log.getLogger(__name__)
@@ -62,12 +64,40 @@ def guard(f):
     return guarded
 
 
-def expose(*args, **kwargs):
+def _taking_body(f):
+    """``f`` with its last parameter filled with the request's JSON body,
+    and hidden from WSME and pecan: neither may fill it from the path or
+    the query."""
+    signature = inspect.signature(f)
+    parameters = list(signature.parameters.values())
+    name = parameters[-1].name
+
+    @functools.wraps(f)
+    def with_body(*args, **kwargs):
+        document = request_body.document(pecan.request.environ)
+        if document is None:
+            # WSME's wording.
+            raise exception.Invalid('Missing argument: "%s"' % name)
+        kwargs[name] = document
+        return f(*args, **kwargs)
+
+    with_body.__signature__ = signature.replace(parameters=parameters[:-1])
+    return with_body
+
+
+def expose(*args, body=None, **kwargs):
+    """Expose a controller method; its return type and the types of its
+    query parameters as for ``wsexpose``.
+
+    :param body: the method takes the request's JSON body as its last
+        argument (only ``types.jsontype``: the document as parsed by
+        :func:`request_body.document`, never by WSME).
+    """
     kwargs.setdefault('rest_content_types', ('json',))
     exposer = wsmeext.pecan.wsexpose(*args, **kwargs)
 
     def decorate(f):
-        exposed = exposer(guard(f))
+        exposed = exposer(guard(f if body is None else _taking_body(f)))
         # WSME needs the real signature; pecan must keep seeing the wrapper's
         # (self, *args, **kwargs), or it takes every argument for a path
         # segment.

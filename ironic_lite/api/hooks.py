@@ -9,6 +9,7 @@ from webob import exc as webob_exc
 from webob import response as webob_response
 
 from ironic_lite.api import expose
+from ironic_lite.api import request_body
 from ironic_lite.api import versions
 from ironic_lite.common import context
 from ironic_lite.common import exception
@@ -22,7 +23,12 @@ V1_ENVIRON_KEY = 'ironic_lite.api.v1'
 
 
 class ContextHook(hooks.PecanHook):
-    """Who is asking, and the request id every response carries."""
+    """Who is asking, and the request id every response carries.
+
+    The context is the thread's current one while the request runs, so
+    that every log line of the request carries its id, and is forgotten
+    after it: a server thread serves one request after another.
+    """
 
     def on_route(self, state):
         request = state.request
@@ -30,7 +36,7 @@ class ContextHook(hooks.PecanHook):
         # With noauth every caller is an administrator.
         request.context = context.RequestContext(
             request_id=request_id, is_admin=CONF.auth_strategy == 'noauth',
-            overwrite=False)
+            overwrite=True)
 
     def after(self, state):
         context_ = getattr(state.request, 'context', None)
@@ -38,6 +44,30 @@ class ContextHook(hooks.PecanHook):
         if request_id:
             state.response.headers['Openstack-Request-Id'] = request_id
             state.response.headers['X-OpenStack-Request-Id'] = request_id
+        context.clear_current()
+
+
+class BodyHook(hooks.PecanHook):
+    """The request body, read before anything else can touch it (see
+    :mod:`ironic_lite.api.request_body`)."""
+
+    def on_route(self, state):
+        request_body.take(state.request.environ,
+                          CONF.api.max_request_body_size)
+
+
+class ClientErrorLogHook(hooks.PecanHook):
+    """One INFO line for each answer that blames the client, without a
+    traceback: the operator sees what was refused, and why, without an
+    ERROR for every typo."""
+
+    def after(self, state):
+        response = state.response
+        if not 400 <= response.status_int < 500:
+            return
+        LOG.info('%s %s answered %s: %s', state.request.method,
+                 state.request.path, response.status,
+                 _faultstring(response))
 
 
 class ServicesHook(hooks.PecanHook):
@@ -53,7 +83,7 @@ class VersionHeadersHook(hooks.PecanHook):
     """The microversion headers on every /v1 response, errors included."""
 
     def after(self, state):
-        if not state.request.environ.get(V1_ENVIRON_KEY):
+        if not _is_v1(state.request):
             return
         headers = state.response.headers
         headers[versions.MIN_VERSION_HEADER] = versions.MIN_VERSION_STRING
@@ -62,6 +92,14 @@ class VersionHeadersHook(hooks.PecanHook):
         if minor is not None:
             headers[versions.VERSION_HEADER] = '%d.%d' % (versions.MAJOR,
                                                           minor)
+
+
+def _is_v1(request) -> bool:
+    """Routed to V1Controller, or refused before routing (a body over the
+    limit) on a path that would have been: every path but the root
+    document's."""
+    return bool(request.environ.get(V1_ENVIRON_KEY)
+                or request.path_info.strip('/'))
 
 
 def fault_body(message: str, server: bool = False) -> str:
@@ -87,6 +125,13 @@ class ErrorHook(hooks.PecanHook):
         return webob_response.Response(
             status=code, content_type='application/json', charset='utf-8',
             text=fault_body(message, server=code >= 500))
+
+
+def _faultstring(response) -> str:
+    try:
+        return json.loads(response.body)['faultstring']
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return ''
 
 
 def _webob_message(request, error: webob_exc.HTTPException) -> str:

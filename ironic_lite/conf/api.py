@@ -23,6 +23,13 @@ opts = [
                min=1,
                help='Threads serving API requests in the built-in WSGI '
                     'server.'),
+    cfg.IntOpt('max_request_body_size',
+               default=1048576,
+               min=1,
+               help='The largest request body the API reads, in bytes '
+                    '(1 MiB by default). A larger body is refused with 413, '
+                    'by its Content-Length before it is read, or, sent '
+                    'chunked, as soon as it grows past this size.'),
     cfg.BoolOpt('debug_tracebacks_in_api',
                 default=False,
                 help='Return server-side tracebacks in API error responses. '

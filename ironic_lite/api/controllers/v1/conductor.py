@@ -12,6 +12,7 @@ from ironic_lite.api import policy
 from ironic_lite.api import versions
 from ironic_lite.api.controllers import link
 from ironic_lite.api.controllers.v1 import listing
+from ironic_lite.api.controllers.v1 import routing
 from ironic_lite.api.controllers.v1 import types
 from ironic_lite.common import exception
 from ironic_lite.common import hash_ring
@@ -24,7 +25,9 @@ DETAIL_FIELDS = DEFAULT_FIELDS + ('drivers', 'created_at', 'updated_at',
                                   'last_seen')
 # Only one conductor at a time: counting nodes costs a query.
 SHOW_FIELDS = DETAIL_FIELDS + ('node_count',)
-_SORTABLE = db_sqlalchemy.sortable_columns(models.Conductor) - {'drivers'}
+# The API fields that are columns, and id; never internal ones (online).
+_SORTABLE = (db_sqlalchemy.sortable_columns(models.Conductor)
+             & (frozenset(SHOW_FIELDS) | {'id'})) - {'drivers'}
 _COMPUTED = frozenset({'alive', 'drivers', 'last_seen'})
 _RINGS_KEY = 'ironic_lite.hash_rings'
 
@@ -89,6 +92,11 @@ def show(request, row: models.Conductor, fields: list[str] | None) -> dict:
 
 class ConductorsController(rest.RestController):
     """GET /v1/conductors and /v1/conductors/{hostname}."""
+
+    @pecan.expose()
+    def _route(self, args, request=None):
+        routing.refuse_extra_segments(args, 1)
+        return super()._route(args, request)
 
     @staticmethod
     def _check_access(request) -> None:

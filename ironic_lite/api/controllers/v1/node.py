@@ -19,6 +19,7 @@ from ironic_lite.api import versions
 from ironic_lite.api.controllers import link
 from ironic_lite.api.controllers.v1 import conductor as conductor_api
 from ironic_lite.api.controllers.v1 import listing
+from ironic_lite.api.controllers.v1 import routing
 from ironic_lite.api.controllers.v1 import types
 from ironic_lite.common import exception
 from ironic_lite.common import states
@@ -133,9 +134,7 @@ def _check_bool(nullable=False):
 def _check_uuid(request, field, value):
     if value is None:
         return None
-    if not isinstance(value, str) or not uuidutils.is_uuid_like(value):
-        raise exception.InvalidUUID(uuid=value)
-    return value.lower()
+    return types.canonical_uuid(value)
 
 
 def _check_conductor_group(request, field, value):
@@ -253,7 +252,11 @@ _FILTERS_SINCE = {
     'conductor': Minor.CONDUCTORS,
 }
 _QUIET_FILTERS = frozenset({'provision_state'})
-_SORTABLE = db_sqlalchemy.sortable_columns(models.Node)
+# A list sorts by the node's API fields that are columns, and by id (the
+# default, as in Ironic); never by internal columns (conductor_affinity,
+# ring_position), whose order would leak what the API does not show.
+_SORTABLE = db_sqlalchemy.sortable_columns(models.Node) & (
+    frozenset(FIELDS) | {'id'})
 # Fields that are columns but not sortable (the JSON documents) get
 # Ironic's unquoted message; other unknown keys the quoted one.
 _UNSORTABLE = frozenset(FIELDS) & (
@@ -350,7 +353,7 @@ def get_node(request, ident: str):
     :raises NodeNotFound: no such node, or a name before names existed.
     """
     if uuidutils.is_uuid_like(ident):
-        return request.dbapi.get_node_by_uuid(ident.lower())
+        return request.dbapi.get_node_by_uuid(types.canonical_uuid(ident))
     if len(ident) > 255 or not _LOGICAL_NAME.match(ident):
         raise exception.InvalidUuidOrName(name=ident)
     if not versions.allows(request, Minor.NODE_NAME):
@@ -540,6 +543,11 @@ class NodeConductorController(rest.RestController):
     def __init__(self, node_ident: str):
         self.node_ident = node_ident
 
+    @pecan.expose()
+    def _route(self, args, request=None):
+        routing.refuse_extra_segments(args, 0)
+        return super()._route(args, request)
+
     @expose.expose(types.jsontype, types.listtype)
     def get(self, fields=None):
         request = pecan.request
@@ -566,6 +574,7 @@ class NodesController(rest.RestController):
 
     @pecan.expose()
     def _route(self, args, request=None):
+        routing.refuse_post_on_member(args, request)
         if len(args) >= 2 and args[1] in self._subresources:
             subresource = self._subresources[args[1]](args[0])
             return subresource._route(args[2:], request)
@@ -574,6 +583,7 @@ class NodesController(rest.RestController):
             # and ironic-lite has not (pecan would pass the name as the
             # fields argument of get_one).
             pecan.abort(404)
+        routing.refuse_extra_segments(args, 1)
         return super()._route(args, request)
 
     def _list(self, detail_endpoint: bool, *, marker, limit, sort_key,
@@ -615,9 +625,8 @@ class NodesController(rest.RestController):
 
         marker_row = None
         if marker is not None:
-            if not uuidutils.is_uuid_like(marker):
-                raise exception.InvalidUUID(uuid=marker)
-            marker_row = request.dbapi.get_node_by_uuid(marker.lower())
+            marker_row = request.dbapi.get_node_by_uuid(
+                types.canonical_uuid(marker))
         rows = request.dbapi.get_node_list(query, limit=limit,
                                            marker=marker_row,
                                            sort_key=sort_key,

@@ -7,6 +7,7 @@ wrapped it in "unable to convert to ...") and never a 500.
 """
 
 import json
+import uuid as uuidlib
 
 from oslo_utils import strutils
 from oslo_utils import uuidutils
@@ -30,13 +31,24 @@ class _QueryType(wtypes.UserType):
             return expose.Rejected(e)
 
 
+def canonical_uuid(value) -> str:
+    """A UUID in the one spelling ironic-lite stores and compares:
+    lowercase, dashed. ``is_uuid_like`` also takes upper case, no dashes,
+    ``{...}`` and ``urn:uuid:...``; stored as given, they would let the same
+    machine be enrolled once per spelling.
+
+    :raises InvalidUUID: ``value`` is not a UUID in any spelling.
+    """
+    if not isinstance(value, str) or not uuidutils.is_uuid_like(value):
+        raise exception.InvalidUUID(uuid=value)
+    return str(uuidlib.UUID(value))
+
+
 class UuidType(_QueryType):
     name = 'uuid'
 
     def validate(self, value):
-        if not uuidutils.is_uuid_like(value):
-            raise exception.InvalidUUID(uuid=value)
-        return value
+        return canonical_uuid(value)
 
 
 class BooleanType(_QueryType):
