@@ -52,6 +52,9 @@ _PATCH_FAILURES = (jsonpatch.JsonPatchException,
                    jsonpatch.JsonPointerException, KeyError, IndexError)
 # Not node fields, yet Ironic answers a patch of them as of any read-only one.
 _PATCH_INTERNAL = frozenset({'id', 'links'})
+# How many times a PATCH is applied to a node that other writes keep changing
+# before the API answers 409 (clients retry 409 on their own).
+_PATCH_ATTEMPTS = 5
 
 
 # Checks of written values. Each returns the value to store or raises an
@@ -506,6 +509,38 @@ def _apply_patch(request, row, patch) -> dict:
     return changes
 
 
+def _patch_node(request, row, patch, reset_interfaces):
+    """Apply a checked patch to the node as its conductor holds it; the
+    node after.
+
+    The patch is applied to ``row``, and the conductor writes the result
+    only if the changed fields still hold the values read; if another write
+    came in between, the patch is applied again to the node as it is now.
+
+    :raises NodeLocked: the node stayed busy or kept changing.
+    """
+    for attempt in range(1, _PATCH_ATTEMPTS + 1):
+        changes = _apply_patch(request, row, patch)
+        if not changes and not reset_interfaces:
+            return row
+        expected = {name: getattr(row, name) for name in changes}
+        try:
+            with _no_host_is_bad_request():
+                request.rpcapi.update_node(
+                    request.context, _routing_view(row, changes), changes,
+                    reset_interfaces=reset_interfaces, expected=expected)
+        except exception.NodeChanged as e:
+            LOG.debug('Node %s changed while patched (attempt %d of %d): %s',
+                      row.uuid, attempt, _PATCH_ATTEMPTS, e.faultstring)
+            host = e.kwargs.get('host')
+        else:
+            return request.dbapi.get_node_by_uuid(row.uuid)
+        # By UUID: another patch may have renamed the node.
+        row = request.dbapi.get_node_by_uuid(row.uuid)
+    raise exception.NodeLocked(node=row.uuid,
+                               host=host or 'another conductor')
+
+
 def _routing_view(row, changes: dict | None = None):
     """What the hash ring needs to route work about a node."""
     values = {'uuid': row.uuid, 'driver': row.driver,
@@ -715,14 +750,8 @@ class NodesController(rest.RestController):
             _check_names_acceptable(
                 request, names, "Node %s: Cannot change name to invalid "
                 "name '%%(name)s'" % node_ident)
-        changes = _apply_patch(request, row, patch)
-        if changes or reset_interfaces:
-            with _no_host_is_bad_request():
-                request.rpcapi.update_node(
-                    request.context, _routing_view(row, changes), changes,
-                    reset_interfaces=reset_interfaces)
-            row = request.dbapi.get_node_by_id(row.id)
-        return full(request, row)
+        return full(request, _patch_node(request, row, patch,
+                                         reset_interfaces))
 
     @expose.expose(None, types.text, status_code=204)
     def delete(self, node_ident):
