@@ -23,6 +23,12 @@ opts = [
                min=1,
                help='Threads serving API requests in the built-in WSGI '
                     'server.'),
+    cfg.IntOpt('max_patch_operations',
+               default=1000,
+               min=1,
+               help='The most operations one JSON patch (PATCH request) may '
+                    'hold; a longer patch is refused with 400. Ironic has no '
+                    'such limit.'),
     cfg.BoolOpt('debug_tracebacks_in_api',
                 default=False,
                 help='Return server-side tracebacks in API error responses. '

@@ -571,3 +571,45 @@ class TestPatchRaces(NodeTestCase):
             status=409)
         self.assertEqual(1, len(self.sent))
 
+
+class TestPatchSize(NodeTestCase):
+    """A patch costs in proportion to its length, which is capped."""
+
+    def test_more_operations_than_the_cap_is_400(self):
+        node = self.create_node()
+        self.config(max_patch_operations=3, group='api')
+        ops = [{'op': 'add', 'path': '/extra/k%d' % i, 'value': i}
+               for i in range(4)]
+        response = self.patch_json('/v1/nodes/%s' % node['uuid'], ops,
+                                   status=400)
+        self.assertEqual('The patch has 4 operations; at most 3 are '
+                         'allowed.', self.fault(response))
+        self.assertEqual({}, self.get('/v1/nodes/%s' % node['uuid'])
+                         .json['extra'])
+
+    def test_a_patch_at_the_default_cap_is_applied_in_order(self):
+        node = self.create_node()
+        cap = 1000
+        self.assertEqual(cap, node_api.CONF.api.max_patch_operations)
+        ops = [{'op': 'add', 'path': '/extra/k%d' % i, 'value': [i]}
+               for i in range(cap - 2)]
+        # Later operations see what earlier ones did, and change it without
+        # changing the patch (it may be applied again after a race).
+        ops += [{'op': 'add', 'path': '/extra/k0/-', 'value': 'x'},
+                {'op': 'remove', 'path': '/extra/k1'}]
+        patched = self.patch_json('/v1/nodes/%s' % node['uuid'], ops).json
+        self.assertEqual(cap - 3, len(patched['extra']))
+        self.assertEqual([0, 'x'], patched['extra']['k0'])
+        self.assertEqual([0], ops[0]['value'])
+
+    def test_the_error_names_the_failing_operation(self):
+        node = self.create_node(extra={'a': 1})
+        response = self.patch_json('/v1/nodes/%s' % node['uuid'], [
+            {'op': 'remove', 'path': '/extra/a'},
+            {'op': 'remove', 'path': '/extra/a'}], status=400)
+        self.assertEqual(
+            "Couldn't apply patch '{'op': 'remove', 'path': '/extra/a'}'. "
+            "Reason: can't remove a non-existent object 'a'",
+            self.fault(response))
+        self.assertEqual({'a': 1}, self.get('/v1/nodes/%s' % node['uuid'])
+                         .json['extra'])

@@ -1,6 +1,7 @@
 """/v1/nodes: the bare-metal machines, and which conductor serves each."""
 
 import contextlib
+import copy
 import dataclasses
 import re
 import types as pytypes
@@ -22,6 +23,7 @@ from ironic_lite.api.controllers.v1 import listing
 from ironic_lite.api.controllers.v1 import types
 from ironic_lite.common import exception
 from ironic_lite.common import states
+from ironic_lite.conf import CONF
 from ironic_lite.db.sqlalchemy import api as db_sqlalchemy
 from ironic_lite.db.sqlalchemy import models
 
@@ -461,6 +463,10 @@ def _check_patch(request, patch, reset_interfaces) -> None:
     """A PATCH body: a list of operations Ironic would accept."""
     if not isinstance(patch, list):
         raise _invalid('patch', patch, 'Value not a valid list: %s' % patch)
+    if len(patch) > CONF.api.max_patch_operations:
+        raise exception.Invalid(
+            'The patch has %d operations; at most %d are allowed.'
+            % (len(patch), CONF.api.max_patch_operations))
     for op in patch:
         _check_patch_op(op)
     for op in patch:
@@ -492,11 +498,14 @@ def _apply_patch(request, row, patch) -> dict:
             raise exception.Invalid('Adding a new attribute (%s) to the root '
                                     'of the resource is not allowed'
                                     % op['path'])
-    patched = document
-    # One operation at a time, so that an error names the one that failed.
-    for op in patch:
+    # One copy, patched in place one operation at a time: the cost grows
+    # with the patch, and an error names the operation that failed. The
+    # patch is copied too: a later operation must not change a value an
+    # earlier one added, since the patch may be applied again.
+    patched = copy.deepcopy(document)
+    for op in copy.deepcopy(patch):
         try:
-            patched = jsonpatch.apply_patch(patched, [op])
+            patched = jsonpatch.JsonPatch([op]).apply(patched, in_place=True)
         except _PATCH_FAILURES as e:
             raise exception.PatchError(patch=op, reason=e)
     changes = {}
