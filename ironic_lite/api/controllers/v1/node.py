@@ -523,8 +523,9 @@ def _patch_node(request, row, patch, reset_interfaces):
     node after.
 
     The patch is applied to ``row``, and the conductor writes the result
-    only if the changed fields still hold the values read; if another write
-    came in between, the patch is applied again to the node as it is now.
+    only if what it changes (a field, or a key of a JSON document) still
+    holds the value read; if another write changed it meanwhile, the patch
+    is applied again to the node as it is now.
 
     :raises NodeLocked: the node stayed busy or kept changing.
     """
