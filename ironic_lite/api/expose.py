@@ -50,6 +50,10 @@ def guard(f):
                 raise value.error
         try:
             return f(*args, **kwargs)
+        except exception.IronicLiteException as e:
+            if e.retry_after is not None:
+                pecan.response.headers['Retry-After'] = str(e.retry_after)
+            raise
         except _PASS_THROUGH:
             raise
         except db_exc.DBConnectionError:

@@ -13,6 +13,9 @@ class IronicLiteException(Exception):
 
     _msg_fmt = 'An unknown exception occurred.'
     code = HTTPStatus.INTERNAL_SERVER_ERROR
+    # Seconds after which the same request may succeed, for the API's
+    # Retry-After header; None where retrying the same request cannot help.
+    retry_after: int | None = None
 
     def __init__(self, message: str | None = None, **kwargs):
         self.kwargs = kwargs
@@ -156,6 +159,21 @@ class NodeAssociated(InvalidState):
 class NodeLocked(Conflict):
     _msg_fmt = ('Node %(node)s is locked by host %(host)s, please retry '
                 'after the current operation is completed.')
+    # A node is held for milliseconds to seconds.
+    retry_after = 1
+
+
+class NodeChanged(Conflict):
+    """A change was computed from values the node no longer has.
+
+    The API applies a PATCH to the node as it read it; the conductor, holding
+    the node's lock, refuses the result if another write came in between,
+    and the API applies the PATCH again to the node as it is now.
+    """
+
+    _msg_fmt = ('Node %(node)s changed on conductor %(host)s since it was '
+                'read: %(fields)s.')
+    retry_after = 1
 
 
 class ConductorAlreadyRegistered(Conflict):

@@ -10,6 +10,7 @@ from ironic_lite.common import context as ironic_context
 from ironic_lite.common import exception
 from ironic_lite.common import hash_ring
 from ironic_lite.common import states
+from ironic_lite.conductor import rebase
 from ironic_lite.conductor import task_manager
 from ironic_lite.drivers import base as drivers_base
 
@@ -29,7 +30,7 @@ _INTERFACE_FIELDS = tuple('%s_interface' % interface_type
 class ConductorManager:
     """Handles node work for the nodes the hash ring gives this conductor."""
 
-    target = messaging.Target(version='1.0')
+    target = messaging.Target(version='1.1')
 
     def __init__(self, host: str, conductor_id: int, hardware_types: dict,
                  dbapi, ring_manager: hash_ring.HashRingManager):
@@ -129,9 +130,22 @@ class ConductorManager:
 
     @messaging.expected_exceptions(*_EXPECTED)
     def update_node(self, context, node_uuid: str, changes: dict,
-                    reset_interfaces: bool | None = None) -> None:
+                    reset_interfaces: bool | None = None,
+                    expected: dict | None = None) -> None:
+        """Apply ``changes`` to a node.
+
+        ``expected`` holds, for the fields ``changes`` were computed from,
+        the values the caller read. Changes that overlap a write made since
+        raise NodeChanged, and nothing is written (see :mod:`rebase`).
+        """
         with self._acquire(context, node_uuid, 'node update') as task:
             current = task.node
+            changes, conflicts = rebase.rebase(changes, expected or {},
+                                               current)
+            if conflicts:
+                raise exception.NodeChanged(node=current.uuid,
+                                            host=self.host,
+                                            fields=', '.join(conflicts))
             merged = {column.name: getattr(current, column.name)
                       for column in current.__table__.columns}
             merged.update(changes)

@@ -21,9 +21,11 @@ class ConductorAPI:
 
     API version history:
         1.0 - create_node, update_node, destroy_node
+        1.1 - update_node takes ``expected``, the values its changes were
+              computed from
     """
 
-    RPC_API_VERSION = '1.0'
+    RPC_API_VERSION = '1.1'
 
     # Attempts to hand a message to the broker before giving up with 503.
     SEND_RETRIES = 2
@@ -98,14 +100,22 @@ class ConductorAPI:
         return self._call_owner(context, node, 'create_node', values=values)
 
     def update_node(self, context, node, changes: dict,
-                    reset_interfaces: bool | None = None) -> None:
+                    reset_interfaces: bool | None = None,
+                    expected: dict | None = None) -> None:
         """Apply ``changes`` to an existing node.
 
         ``node`` is the node as it will be after the change, so a change of
         driver or group goes to the conductor that will serve it.
+        ``expected`` maps fields to the values ``changes`` were computed
+        from.
+
+        :raises NodeChanged: the node no longer has the ``expected`` values;
+            nothing was written.
+        :raises NodeLocked: the conductor could not lock the node.
         """
         self._call_owner(context, node, 'update_node', node_uuid=node.uuid,
-                         changes=changes, reset_interfaces=reset_interfaces)
+                         changes=changes, reset_interfaces=reset_interfaces,
+                         expected=expected)
 
     def destroy_node(self, context, node) -> None:
         self._call_owner(context, node, 'destroy_node', node_uuid=node.uuid)

@@ -9,6 +9,7 @@ no lock and only reads.
 """
 
 import contextlib
+import threading
 import time
 
 from oslo_log import log
@@ -44,6 +45,41 @@ class Task:
         self._dbapi.destroy_node(self.node.id)
 
 
+class _Turns:
+    """Threads of this process that want the same node wait here for their
+    turn, rather than polling the database lock and giving up while a
+    sibling thread holds it: the hash ring sends all of a node's work to one
+    conductor, so that is where a busy node is usually busy."""
+
+    def __init__(self):
+        self._guard = threading.Lock()
+        self._nodes: dict[int, list] = {}  # node id -> [lock, users]
+
+    @contextlib.contextmanager
+    def turn(self, node_id: int, timeout: float):
+        """Hold the node's turn; yields whether it came within ``timeout``
+        seconds (0: do not wait)."""
+        with self._guard:
+            entry = self._nodes.setdefault(node_id, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            got = entry[0].acquire(timeout=timeout) if timeout > 0 \
+                else entry[0].acquire(blocking=False)
+            try:
+                yield got
+            finally:
+                if got:
+                    entry[0].release()
+        finally:
+            with self._guard:
+                entry[1] -= 1
+                if not entry[1]:
+                    del self._nodes[node_id]
+
+
+_TURNS = _Turns()
+
+
 def _lookup(dbapi, node_ident):
     if isinstance(node_ident, int):
         return dbapi.get_node_by_id(node_ident)
@@ -65,8 +101,15 @@ def acquire(context, node_ident, *, shared: bool = False,
     dbapi = dbapi or db_api.get_instance()
     host = host or CONF.host
     node = _lookup(dbapi, node_ident)
-    if not shared:
-        attempts = CONF.conductor.node_locked_retry_attempts if wait else 1
+    if shared:
+        LOG.debug('Node %s read for %s', node.uuid, purpose)
+        yield Task(context, node, shared, purpose, dbapi)
+        return
+    attempts = CONF.conductor.node_locked_retry_attempts if wait else 1
+    interval = CONF.conductor.node_locked_retry_interval
+    with _TURNS.turn(node.id, interval * (attempts - 1)) as got:
+        if not got:
+            raise exception.NodeLocked(node=node.uuid, host=host)
         for attempt in range(1, attempts + 1):
             try:
                 node = dbapi.reserve_node(host, node.id)
@@ -74,11 +117,9 @@ def acquire(context, node_ident, *, shared: bool = False,
             except exception.NodeLocked:
                 if attempt == attempts:
                     raise
-                time.sleep(CONF.conductor.node_locked_retry_interval)
-    LOG.debug('Node %s %s for %s', node.uuid,
-              'read' if shared else 'locked', purpose)
-    try:
-        yield Task(context, node, shared, purpose, dbapi)
-    finally:
-        if not shared:
+                time.sleep(interval)
+        LOG.debug('Node %s locked for %s', node.uuid, purpose)
+        try:
+            yield Task(context, node, shared, purpose, dbapi)
+        finally:
             dbapi.release_node(host, node.id)

@@ -30,6 +30,12 @@ opts = [
                     '(1 MiB by default). A larger body is refused with 413, '
                     'by its Content-Length before it is read, or, sent '
                     'chunked, as soon as it grows past this size.'),
+    cfg.IntOpt('max_patch_operations',
+               default=1000,
+               min=1,
+               help='The most operations one JSON patch (PATCH request) may '
+                    'hold; a longer patch is refused with 400. Ironic has no '
+                    'such limit.'),
     cfg.BoolOpt('debug_tracebacks_in_api',
                 default=False,
                 help='Return server-side tracebacks in API error responses. '

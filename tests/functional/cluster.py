@@ -31,6 +31,7 @@ class Cluster:
         self.exchange = 'ironic-lite-test-%s' % self.suffix
         self.processes: dict[str, base.Process] = {}
         self.api_url = None
+        self.api_urls: dict[str, str] = {}
         self.engine = sa.create_engine(database_url)
         self.http = requests.Session()
         self.http.headers.update({
@@ -70,9 +71,14 @@ class Cluster:
                        + ['--config-file', config, 'upgrade'],
                        check=True, capture_output=True, text=True)
 
-    def start_api(self) -> base.Process:
-        process = self._start('api', 'ironic-lite-api')
-        self.api_url = process.wait_for_line(_API_LINE).group(1)
+    def start_api(self, name: str = 'api') -> base.Process:
+        """An API process; the first one named ``api`` is ``api_url``, every
+        one is in ``api_urls``."""
+        process = self._start(name, 'ironic-lite-api')
+        url = process.wait_for_line(_API_LINE).group(1)
+        self.api_urls[name] = url
+        if name == 'api':
+            self.api_url = url
         return process
 
     def start_conductor(self, name: str, group: str = '',

@@ -2,11 +2,15 @@
 at every version, paging through many nodes with every filter, and
 configuration that changes the answers."""
 
+import copy
 import urllib.parse
 
+import fixtures
 from oslo_utils import uuidutils
 
 from ironic_lite.api import versions
+from ironic_lite.api.controllers.v1 import node as node_api
+from ironic_lite.conductor import rpcapi
 from tests.unit.api import base
 
 # Every field of a node at 1.49, as Ironic 12.0 lists them.
@@ -459,3 +463,153 @@ class TestNodeChanges(NodeTestCase):
         self.assertNotIn('Traceback', response.text)
         self.assertIn('"faultcode": "Server"',
                       response.json['error_message'])
+
+
+class TestPatchRaces(NodeTestCase):
+    """A PATCH is applied to the node as it is under its lock: a write that
+    lands between the API's read and the conductor's is never lost."""
+
+    def setUp(self):
+        super().setUp()
+        self.node = self.create_node(name='node-0', extra={'doc': {'a': 1}})
+        self.node_id = self.dbapi.get_node_by_uuid(self.node['uuid']).id
+        self.sent = []
+
+    def race(self, times: int, same_key: bool = True):
+        """Another client's write lands after the API read the node, before
+        each of the first ``times`` updates it sends: a key added to
+        ``extra['doc']``, which the patches below change too, or to
+        ``extra``."""
+        send = rpcapi.ConductorAPI.update_node
+
+        def racing(api, context, node, changes, **kwargs):
+            self.sent.append(changes)
+            if len(self.sent) <= times:
+                extra = copy.deepcopy(self.extra())
+                key = 'other-%d' % len(self.sent)
+                (extra['doc'] if same_key else extra)[key] = True
+                self.dbapi.update_node(self.node_id, {'extra': extra})
+            return send(api, context, node, changes, **kwargs)
+        self.useFixture(fixtures.MonkeyPatch(
+            'ironic_lite.conductor.rpcapi.ConductorAPI.update_node', racing))
+
+    def extra(self) -> dict:
+        return self.dbapi.get_node_by_id(self.node_id).extra
+
+    def assert_locked(self, host: str, response) -> None:
+        self.assertEqual(
+            'Node %s is locked by host %s, please retry after the current '
+            'operation is completed.' % (self.node['uuid'], host),
+            self.fault(response))
+        self.assertEqual('1', response.headers['Retry-After'])
+
+    def test_a_write_between_read_and_lock_is_kept(self):
+        self.race(times=1)
+        patched = self.patch_json('/v1/nodes/node-0', [
+            {'op': 'add', 'path': '/extra/doc/b', 'value': 2}]).json
+        expected = {'doc': {'a': 1, 'b': 2, 'other-1': True}}
+        self.assertEqual(expected, patched['extra'])
+        self.assertEqual(expected, self.extra())
+        self.assertEqual(2, len(self.sent))
+
+    def test_writes_to_other_keys_of_a_document_need_no_second_try(self):
+        self.race(times=1, same_key=False)
+        patched = self.patch_json('/v1/nodes/node-0', [
+            {'op': 'add', 'path': '/extra/b', 'value': 2}]).json
+        self.assertEqual({'doc': {'a': 1}, 'b': 2, 'other-1': True},
+                         patched['extra'])
+        self.assertEqual(1, len(self.sent))
+
+    def test_the_patch_is_applied_again_to_the_node_as_it_is(self):
+        # Each attempt starts from the writes before it.
+        self.race(times=2)
+        patched = self.patch_json('/v1/nodes/node-0', [
+            {'op': 'remove', 'path': '/extra/doc/a'},
+            {'op': 'add', 'path': '/extra/doc/b', 'value': 2}]).json
+        self.assertEqual({'doc': {'b': 2, 'other-1': True, 'other-2': True}},
+                         patched['extra'])
+        self.assertEqual(3, len(self.sent))
+        self.assertEqual({'doc': {'b': 2, 'other-1': True}},
+                         self.sent[1]['extra'])
+
+    def test_a_node_that_keeps_changing_is_409_with_retry_after(self):
+        self.race(times=1000)
+        self.assert_locked('test-conductor', self.patch_json(
+            '/v1/nodes/node-0', [
+                {'op': 'add', 'path': '/extra/doc/b', 'value': 2}],
+            status=409))
+        self.assertEqual(node_api._PATCH_ATTEMPTS, len(self.sent))
+        self.assertEqual(
+            {'a'} | {'other-%d' % i
+                     for i in range(1, node_api._PATCH_ATTEMPTS + 1)},
+            set(self.extra()['doc']))
+
+    def test_a_busy_node_is_409_with_retry_after(self):
+        self.dbapi.reserve_node('other-conductor', self.node_id)
+        self.assert_locked('other-conductor', self.patch_json(
+            '/v1/nodes/node-0', [
+                {'op': 'add', 'path': '/extra/b', 'value': 2}], status=409))
+        self.assert_locked('other-conductor', self.app.delete(
+            '/v1/nodes/node-0', headers=self.headers(), status=409))
+        self.assertEqual({'doc': {'a': 1}}, self.extra())
+
+    def test_a_renaming_patch_is_applied_again_by_uuid(self):
+        self.race(times=1)
+        patched = self.patch_json('/v1/nodes/node-0', [
+            {'op': 'replace', 'path': '/name', 'value': 'node-1'},
+            {'op': 'add', 'path': '/extra/doc/b', 'value': 2}]).json
+        self.assertEqual('node-1', patched['name'])
+        self.assertEqual({'doc': {'a': 1, 'b': 2, 'other-1': True}},
+                         patched['extra'])
+        self.assertEqual(2, len(self.sent))
+
+    def test_other_errors_are_not_retried(self):
+        self.race(times=0)
+        self.create_node(name='node-1')
+        self.patch_json('/v1/nodes/node-0', [
+            {'op': 'replace', 'path': '/name', 'value': 'node-1'}],
+            status=409)
+        self.assertEqual(1, len(self.sent))
+
+
+class TestPatchSize(NodeTestCase):
+    """A patch costs in proportion to its length, which is capped."""
+
+    def test_more_operations_than_the_cap_is_400(self):
+        node = self.create_node()
+        self.config(max_patch_operations=3, group='api')
+        ops = [{'op': 'add', 'path': '/extra/k%d' % i, 'value': i}
+               for i in range(4)]
+        response = self.patch_json('/v1/nodes/%s' % node['uuid'], ops,
+                                   status=400)
+        self.assertEqual('The patch has 4 operations; at most 3 are '
+                         'allowed.', self.fault(response))
+        self.assertEqual({}, self.get('/v1/nodes/%s' % node['uuid'])
+                         .json['extra'])
+
+    def test_a_patch_at_the_default_cap_is_applied_in_order(self):
+        node = self.create_node()
+        cap = 1000
+        self.assertEqual(cap, node_api.CONF.api.max_patch_operations)
+        ops = [{'op': 'add', 'path': '/extra/k%d' % i, 'value': [i]}
+               for i in range(cap - 2)]
+        # Later operations see what earlier ones did, and change it without
+        # changing the patch (it may be applied again after a race).
+        ops += [{'op': 'add', 'path': '/extra/k0/-', 'value': 'x'},
+                {'op': 'remove', 'path': '/extra/k1'}]
+        patched = self.patch_json('/v1/nodes/%s' % node['uuid'], ops).json
+        self.assertEqual(cap - 3, len(patched['extra']))
+        self.assertEqual([0, 'x'], patched['extra']['k0'])
+        self.assertEqual([0], ops[0]['value'])
+
+    def test_the_error_names_the_failing_operation(self):
+        node = self.create_node(extra={'a': 1})
+        response = self.patch_json('/v1/nodes/%s' % node['uuid'], [
+            {'op': 'remove', 'path': '/extra/a'},
+            {'op': 'remove', 'path': '/extra/a'}], status=400)
+        self.assertEqual(
+            "Couldn't apply patch '{'op': 'remove', 'path': '/extra/a'}'. "
+            "Reason: can't remove a non-existent object 'a'",
+            self.fault(response))
+        self.assertEqual({'a': 1}, self.get('/v1/nodes/%s' % node['uuid'])
+                         .json['extra'])

@@ -37,11 +37,12 @@ class ManagerTestCase(base.DBTestCase):
         uuid = self.rpcapi.create_node(self.context, node, values)
         return self.dbapi.get_node_by_uuid(uuid)
 
-    def update(self, row, changes, reset_interfaces=None):
+    def update(self, row, changes, reset_interfaces=None, expected=None):
         view = target(uuid=row.uuid, driver=changes.get('driver', row.driver),
                       conductor_group=row.conductor_group)
         self.rpcapi.update_node(self.context, view, changes,
-                                reset_interfaces=reset_interfaces)
+                                reset_interfaces=reset_interfaces,
+                                expected=expected)
         return self.dbapi.get_node_by_id(row.id)
 
 
@@ -144,6 +145,35 @@ class TestUpdate(ManagerTestCase):
         self.assertEqual((False, None, None), (row.maintenance,
                                                row.maintenance_reason,
                                                row.fault))
+
+    def test_changes_from_values_still_there_are_written(self):
+        row = self.create(extra={'a': 1}, name='n1')
+        row = self.update(row, {'extra': {'a': 1, 'b': 2}, 'name': 'n2'},
+                          expected={'extra': {'a': 1}, 'name': 'n1'})
+        self.assertEqual(({'a': 1, 'b': 2}, 'n2'), (row.extra, row.name))
+
+    def test_changes_to_other_keys_of_a_document_are_merged(self):
+        row = self.create(extra={'a': 1, 'c': 3})
+        self.dbapi.update_node(row.id, {'extra': {'a': 1, 'c': 3,
+                                                  'other': 4}})
+        row = self.update(row, {'extra': {'a': 1, 'b': 2}},
+                          expected={'extra': {'a': 1, 'c': 3}})
+        self.assertEqual({'a': 1, 'b': 2, 'other': 4}, row.extra)
+
+    def test_changes_from_values_no_longer_there_are_refused(self):
+        row = self.create(extra={'a': 1}, name='n1')
+        self.dbapi.update_node(row.id, {'name': 'n3'})
+        e = self.assertRaises(
+            exception.NodeChanged, self.update, row,
+            {'extra': {'a': 1, 'b': 2}, 'name': 'n2'},
+            expected={'extra': {'a': 1}, 'name': 'n1'})
+        self.assertEqual(409, e.code)
+        self.assertEqual('Node %s changed on conductor test-conductor since '
+                         'it was read: name.' % row.uuid, e.faultstring)
+        self.assertEqual('test-conductor', e.kwargs['host'])
+        row = self.dbapi.get_node_by_id(row.id)
+        self.assertEqual(({'a': 1}, 'n3', None),
+                         (row.extra, row.name, row.reservation))
 
     def test_locked_node(self):
         row = self.create()

@@ -1,9 +1,12 @@
 """Node locks."""
 
+import threading
+
 from ironic_lite.common import context
 from ironic_lite.common import exception
 from ironic_lite.conductor import task_manager
 from tests import base
+from tests.base import wait_for
 
 
 class TestAcquire(base.DBTestCase):
@@ -69,6 +72,55 @@ class TestAcquire(base.DBTestCase):
         self.assertRaises(exception.NodeLocked, task_manager.acquire(
             self.context, self.node.uuid, wait=False).__enter__)
         self.assertEqual(1, len(calls))
+
+    def test_threads_of_one_conductor_take_turns(self):
+        # The second thread waits for the first one's task to end instead
+        # of finding the database lock taken and sleeping between tries.
+        self.config(node_locked_retry_attempts=2,
+                    node_locked_retry_interval=60, group='conductor')
+        refused = []
+        real_reserve = self.dbapi.reserve_node
+
+        def reserve(tag, node_id):
+            try:
+                return real_reserve(tag, node_id)
+            except exception.NodeLocked:
+                refused.append(tag)
+                raise
+
+        self.dbapi.reserve_node = reserve
+        second = {}
+
+        def take():
+            with task_manager.acquire(self.context, self.node.uuid) as task:
+                second['extra'] = dict(task.node.extra)
+                task.update({'extra': {'second': True}})
+
+        with task_manager.acquire(self.context, self.node.uuid) as task:
+            thread = threading.Thread(target=take)
+            thread.start()
+            self.addCleanup(thread.join)
+            wait_for(lambda: task_manager._TURNS._nodes[self.node.id][1] == 2,
+                     message='the second thread to wait for its turn')
+            task.update({'extra': {'first': True}})
+        thread.join(30)
+        self.assertFalse(thread.is_alive())
+        self.assertEqual({'first': True}, second['extra'])
+        self.assertEqual([], refused)
+        self.assertEqual({}, task_manager._TURNS._nodes)
+        self.assertIsNone(self.reservation())
+
+    def test_a_turn_not_given_in_time_is_node_locked(self):
+        self.config(node_locked_retry_attempts=1, group='conductor')
+        with task_manager.acquire(self.context, self.node.uuid):
+            got = []
+            thread = threading.Thread(target=lambda: got.append(
+                self.assertRaises(exception.NodeLocked, task_manager.acquire(
+                    self.context, self.node.uuid).__enter__)))
+            thread.start()
+            thread.join(30)
+        self.assertIn('locked by host test-conductor', str(got[0]))
+        self.assertEqual({}, task_manager._TURNS._nodes)
 
     def test_shared_task_takes_no_lock_and_cannot_write(self):
         self.dbapi.reserve_node('other-conductor', self.node.id)

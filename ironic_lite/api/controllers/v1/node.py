@@ -1,6 +1,7 @@
 """/v1/nodes: the bare-metal machines, and which conductor serves each."""
 
 import contextlib
+import copy
 import dataclasses
 import re
 import types as pytypes
@@ -23,6 +24,7 @@ from ironic_lite.api.controllers.v1 import routing
 from ironic_lite.api.controllers.v1 import types
 from ironic_lite.common import exception
 from ironic_lite.common import states
+from ironic_lite.conf import CONF
 from ironic_lite.db.sqlalchemy import api as db_sqlalchemy
 from ironic_lite.db.sqlalchemy import models
 
@@ -53,6 +55,9 @@ _PATCH_FAILURES = (jsonpatch.JsonPatchException,
                    jsonpatch.JsonPointerException, KeyError, IndexError)
 # Not node fields, yet Ironic answers a patch of them as of any read-only one.
 _PATCH_INTERNAL = frozenset({'id', 'links'})
+# How many times a PATCH is applied to a node that other writes keep changing
+# before the API answers 409 (clients retry 409 on their own).
+_PATCH_ATTEMPTS = 5
 
 
 # Checks of written values. Each returns the value to store or raises an
@@ -461,6 +466,10 @@ def _check_patch(request, patch, reset_interfaces) -> None:
     """A PATCH body: a list of operations Ironic would accept."""
     if not isinstance(patch, list):
         raise _invalid('patch', patch, 'Value not a valid list: %s' % patch)
+    if len(patch) > CONF.api.max_patch_operations:
+        raise exception.Invalid(
+            'The patch has %d operations; at most %d are allowed.'
+            % (len(patch), CONF.api.max_patch_operations))
     for op in patch:
         _check_patch_op(op)
     for op in patch:
@@ -492,11 +501,14 @@ def _apply_patch(request, row, patch) -> dict:
             raise exception.Invalid('Adding a new attribute (%s) to the root '
                                     'of the resource is not allowed'
                                     % op['path'])
-    patched = document
-    # One operation at a time, so that an error names the one that failed.
-    for op in patch:
+    # One copy, patched in place one operation at a time: the cost grows
+    # with the patch, and an error names the operation that failed. The
+    # patch is copied too: a later operation must not change a value an
+    # earlier one added, since the patch may be applied again.
+    patched = copy.deepcopy(document)
+    for op in copy.deepcopy(patch):
         try:
-            patched = jsonpatch.apply_patch(patched, [op])
+            patched = jsonpatch.JsonPatch([op]).apply(patched, in_place=True)
         except _PATCH_FAILURES as e:
             raise exception.PatchError(patch=op, reason=e)
     changes = {}
@@ -507,6 +519,39 @@ def _apply_patch(request, row, patch) -> dict:
             changes[name] = field.check(request, name, new)
     changes.pop('chassis_uuid', None)
     return changes
+
+
+def _patch_node(request, row, patch, reset_interfaces):
+    """Apply a checked patch to the node as its conductor holds it; the
+    node after.
+
+    The patch is applied to ``row``, and the conductor writes the result
+    only if what it changes (a field, or a key of a JSON document) still
+    holds the value read; if another write changed it meanwhile, the patch
+    is applied again to the node as it is now.
+
+    :raises NodeLocked: the node stayed busy or kept changing.
+    """
+    for attempt in range(1, _PATCH_ATTEMPTS + 1):
+        changes = _apply_patch(request, row, patch)
+        if not changes and not reset_interfaces:
+            return row
+        expected = {name: getattr(row, name) for name in changes}
+        try:
+            with _no_host_is_bad_request():
+                request.rpcapi.update_node(
+                    request.context, _routing_view(row, changes), changes,
+                    reset_interfaces=reset_interfaces, expected=expected)
+        except exception.NodeChanged as e:
+            LOG.debug('Node %s changed while patched (attempt %d of %d): %s',
+                      row.uuid, attempt, _PATCH_ATTEMPTS, e.faultstring)
+            host = e.kwargs.get('host')
+        else:
+            return request.dbapi.get_node_by_uuid(row.uuid)
+        # By UUID: another patch may have renamed the node.
+        row = request.dbapi.get_node_by_uuid(row.uuid)
+    raise exception.NodeLocked(node=row.uuid,
+                               host=host or 'another conductor')
 
 
 def _routing_view(row, changes: dict | None = None):
@@ -724,14 +769,8 @@ class NodesController(rest.RestController):
             _check_names_acceptable(
                 request, names, "Node %s: Cannot change name to invalid "
                 "name '%%(name)s'" % node_ident)
-        changes = _apply_patch(request, row, patch)
-        if changes or reset_interfaces:
-            with _no_host_is_bad_request():
-                request.rpcapi.update_node(
-                    request.context, _routing_view(row, changes), changes,
-                    reset_interfaces=reset_interfaces)
-            row = request.dbapi.get_node_by_id(row.id)
-        return full(request, row)
+        return full(request, _patch_node(request, row, patch,
+                                         reset_interfaces))
 
     @expose.expose(None, types.text, status_code=204)
     def delete(self, node_ident):
