@@ -43,6 +43,9 @@ _OWN_ROUTING = (
     # /nodes/{node_ident}/<name> to the controllers of _subresources, which
     # routes() walks.
     node.NodesController,
+    # Only refuse path segments their methods do not take (404).
+    conductor.ConductorsController,
+    node.NodeConductorController,
 )
 _HTTP_METHODS = ('get', 'put', 'post', 'delete', 'options', 'head', 'patch',
                  'trace')
