@@ -115,10 +115,11 @@ class FunctionalTestCase(testtools.TestCase):
             if name.startswith('OS_'):
                 del self.client_env[name]
 
-    def start_all_in_one(self, host: str = 'functional-aio') -> Process:
+    def start_all_in_one(self, host: str = 'functional-aio',
+                         api_options: dict | None = None) -> Process:
         config = write_config(self.workdir, {
             'DEFAULT': {'state_path': self.workdir, 'host': host},
-            'api': {'port': 0},
+            'api': {'port': 0, **(api_options or {})},
         })
         process = Process(executable('ironic-lite') + ['--config-file',
                                                        config],
