@@ -201,7 +201,8 @@ class APIServer:
         adj = adjustments.Adjustments(
             sockets=[sock],
             threads=api.api_workers,
-            connection_limit=api.max_connections,
+            # waitress counts its listening socket and its wake-up pipe.
+            connection_limit=api.max_connections + 2,
             backlog=api.backlog,
             channel_timeout=api.idle_timeout,
             cleanup_interval=SWEEP_SECONDS,

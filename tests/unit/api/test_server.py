@@ -2,10 +2,14 @@
 never reaches the application, and how it stops."""
 
 import http.client
+import resource
 import socket
 import threading
 import time
 import urllib.parse
+from unittest import mock
+
+import testtools
 
 from ironic_lite.api import server
 from tests import base
@@ -136,6 +140,43 @@ class TestBodies(ServerTestCase):
             b'Connection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n')
         self.assertEqual(200, response.status)
         self.assertEqual(b'{}', response.body)
+
+
+class TestConnectionLimit(ServerTestCase):
+
+    def test_a_connection_over_the_limit_waits_for_one_to_close(self):
+        self.config(max_connections=3, group='api')
+        address = self.start()
+        idle = rawhttp.open_idle_connections(self, address, 3)
+        waiting = socket.create_connection(address, timeout=1)
+        self.addCleanup(waiting.close)
+        waiting.sendall(b'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+        # Connected by the kernel, in the backlog, not yet accepted.
+        self.assertRaises(TimeoutError, waiting.recv, 1)
+        idle[0].close()
+        waiting.settimeout(30)
+        self.assertEqual(200, rawhttp.Response(waiting.recv(65536)).status)
+
+
+class TestOpenFileLimit(testtools.TestCase):
+
+    def _allow(self, needed: int, soft: int, hard: int):
+        with mock.patch.object(resource, 'getrlimit',
+                               return_value=(soft, hard)), \
+                mock.patch.object(resource, 'setrlimit') as setrlimit:
+            server._allow_open_files(needed)
+        return setrlimit
+
+    def test_raised_to_fit(self):
+        self._allow(1256, 1024, 4096).assert_called_once_with(
+            resource.RLIMIT_NOFILE, (1256, 4096))
+
+    def test_raised_up_to_the_hard_limit(self):
+        self._allow(5000, 1024, 4096).assert_called_once_with(
+            resource.RLIMIT_NOFILE, (4096, 4096))
+
+    def test_left_alone_when_enough(self):
+        self._allow(1256, 20000, 20000).assert_not_called()
 
 
 class TestStop(ServerTestCase):
