@@ -102,6 +102,15 @@ class TestDeadlines(ServingTestCase):
                                               request=rawhttp.slow_body())
         self.assertCutOff(client, self.BODY_TIMEOUT)
 
+    def test_body_shorter_than_its_length_is_answered_408(self):
+        # The head, then nothing: the client will not send the rest.
+        [client] = rawhttp.start_slow_clients(
+            self, self.address, 1, interval=60,
+            request=(b'PUT /v1/nodes/x HTTP/1.1\r\nHost: x\r\n'
+                     b'Content-Type: application/json\r\n'
+                     b'Content-Length: 100\r\n\r\n{"a": ', b''))
+        self.assertCutOff(client, self.BODY_TIMEOUT)
+
     def test_silent_connection_is_cut_off(self):
         [sock] = rawhttp.open_idle_connections(self, self.address, 1)
         connected = time.monotonic()
