@@ -1,41 +1,306 @@
-"""Serve the API with cheroot, the production WSGI server Ironic embeds."""
+"""Serve the API with waitress, so that slow or idle clients cannot starve it.
 
+waitress reads every request, headers and body, in one event loop and hands
+it to a thread of ``[api]api_workers`` only once it is complete: a client
+that sends slowly costs a socket, never a thread. On top of waitress's own
+limits (connections, idle time, header and body size) this module adds what
+it lacks: a deadline for the headers and one for the body, errors in Ironic's
+JSON format, and a stop that drains requests in progress from another
+thread.
+"""
+
+import json
+import resource
+import socket
 import threading
+import time
+from collections.abc import Callable
 
-from cheroot import wsgi
 from oslo_log import log
+from waitress import adjustments
+from waitress import channel as waitress_channel
+from waitress import server as waitress_server
+from waitress import task as waitress_task
+from waitress import utilities
+from waitress import wasyncore
 
 from ironic_lite.api import app
+from ironic_lite.api import hooks
 from ironic_lite.conf import CONF
 
 LOG = log.getLogger(__name__)
+
+# The request line and headers together; Apache allows about as much, and
+# Keystone tokens fit many times over.
+MAX_HEADER_BYTES = 64 * 1024
+# How often deadlines are checked, and how long the event loop sleeps when
+# nothing happens: a deadline is enforced at most about this much late.
+SWEEP_SECONDS = 1.0
+# File descriptors the process needs besides its client connections.
+SPARE_FILES = 256
+
+_HEADERS = 'headers'
+_BODY = 'body'
+
+
+def max_body_bytes() -> int:
+    """The largest body the server reads: twice what the API accepts, so
+    that the API, not the server, answers a body that is too large."""
+    return 2 * CONF.api.max_request_body_size
+
+
+class RequestTimeout(utilities.BadRequest):
+    code = 408
+    reason = 'Request Timeout'
+
+
+class _ErrorTask(waitress_task.ErrorTask):
+    """A request the server refuses itself, answered as the API would."""
+
+    def execute(self):
+        error = self.request.error
+        message = '%s: %s' % (error.reason, error.body)
+        if error.code < 500:
+            LOG.info('Refused a request from %s: %s', self.channel.addr[0],
+                     message)
+        body = json.dumps({'error_message': hooks.fault_body(
+            message, server=error.code >= 500)}).encode('utf-8')
+        self.status = '%d %s' % (error.code, error.reason)
+        self.response_headers.append(('Content-Type', 'application/json'))
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
+class _Channel(waitress_channel.HTTPChannel):
+    """A client connection whose requests must arrive in time.
+
+    The headers of a request are due ``[api]header_timeout`` seconds after
+    its first byte (after the connection was accepted, for the first one),
+    its body ``[api]body_timeout`` seconds after its headers. Between
+    requests only waitress's idle timeout applies.
+    """
+
+    error_task_class = _ErrorTask
+
+    def __init__(self, *args, **kwargs):
+        self._phase = _HEADERS
+        self._phase_started = time.monotonic()
+        self._timed_request = None
+        super().__init__(*args, **kwargs)
+
+    def received(self, data):
+        result = super().received(data)
+        self._follow(self.request, time.monotonic())
+        return result
+
+    def _follow(self, request, now: float) -> None:
+        if request is None:
+            self._phase = self._timed_request = None
+            return
+        phase = _BODY if request.headers_finished else _HEADERS
+        if request is not self._timed_request:
+            first = self._timed_request is None and self._phase is _HEADERS
+            if phase is _BODY or not first:
+                self._phase_started = now
+            self._timed_request = request
+            self._phase = phase
+        elif phase is not self._phase:
+            self._phase, self._phase_started = phase, now
+
+    @property
+    def busy(self) -> bool:
+        """Serving a request or sending an answer: not reading from the
+        client, so its clock must not run."""
+        return bool(self.requests or self.total_outbufs_len
+                    or self.will_close or self.close_when_flushed)
+
+    def enforce_deadline(self, now: float, header_timeout: float,
+                         body_timeout: float) -> None:
+        if self._phase is None:
+            return
+        if self.busy:
+            self._phase_started = now
+            return
+        limit = header_timeout if self._phase is _HEADERS else body_timeout
+        if now - self._phase_started < limit:
+            return
+        what = 'headers' if self._phase is _HEADERS else 'body'
+        self._phase = None
+        self._time_out('the request %s did not arrive within %s seconds'
+                       % (what, limit))
+
+    def _time_out(self, message: str) -> None:
+        with self.requests_lock:
+            partial, self.request = self.request, None
+            if partial is None:
+                # Nothing was asked: nothing to answer.
+                self.will_close = True
+                return
+            partial.close()
+            answer = self.parser_class(self.adj)
+            answer.parse_header(b'GET / HTTP/1.0\r\n')
+            answer.error = RequestTimeout(message)
+            answer.completed = True
+            self.requests.append(answer)
+            self.server.add_task(self)
+
+
+class _Server(waitress_server.TcpWSGIServer):
+    channel_class = _Channel
+    header_timeout = body_timeout = 0
+
+    def maintenance(self, now):
+        super().maintenance(now)
+        clock = time.monotonic()
+        for channel in list(self.active_channels.values()):
+            channel.enforce_deadline(clock, self.header_timeout,
+                                     self.body_timeout)
 
 
 class APIServer:
     """The API on ``[api]host_ip``:``[api]port`` (0 picks a free port)."""
 
-    def __init__(self):
-        self._server = wsgi.Server((CONF.api.host_ip, CONF.api.port),
-                                   app.setup_app(),
-                                   numthreads=CONF.api.api_workers,
-                                   server_name='ironic-lite')
+    def __init__(self, application: Callable | None = None):
+        self._application = application
+        self._map = {}
+        self._server = None
         self._thread = None
+        self._stopping = threading.Event()
+        self._drain_timeout = 0.0
 
     @property
     def url(self) -> str:
-        host, port = self._server.bind_addr[:2]
+        host, port = self._server.effective_host, self._server.effective_port
         if ':' in host:
             host = '[%s]' % host
-        return 'http://%s:%d' % (host, port)
+        return 'http://%s:%s' % (host, port)
 
     def start(self) -> None:
-        self._server.prepare()
-        self._thread = threading.Thread(target=self._server.serve,
-                                        name='api', daemon=True)
+        """Listen, and serve in a thread of its own."""
+        sock = _bound_socket(CONF.api.host_ip, CONF.api.port)
+        try:
+            self._server = self._make_server(sock)
+        except BaseException:
+            sock.close()
+            raise
+        self._thread = threading.Thread(target=self._serve, name='api',
+                                        daemon=True)
         self._thread.start()
         LOG.info('API listening on %s', self.url)
 
-    def stop(self) -> None:
-        self._server.stop()
-        if self._thread is not None:
-            self._thread.join()
+    def _make_server(self, sock: socket.socket) -> _Server:
+        api = CONF.api
+        _allow_open_files(api.max_connections + SPARE_FILES)
+        _check_backlog(api.backlog)
+        adj = adjustments.Adjustments(
+            sockets=[sock],
+            threads=api.api_workers,
+            # waitress counts its listening socket and its wake-up pipe.
+            connection_limit=api.max_connections + 2,
+            backlog=api.backlog,
+            channel_timeout=api.idle_timeout,
+            cleanup_interval=SWEEP_SECONDS,
+            asyncore_loop_timeout=SWEEP_SECONDS,
+            # poll(), not select(): select() fails past 1024 descriptors.
+            asyncore_use_poll=True,
+            max_request_header_size=MAX_HEADER_BYTES,
+            # waitress refuses a body of this size or more.
+            max_request_body_size=max_body_bytes() + 1,
+            ident='ironic-lite',
+            # A client hanging up is not our error to log with a traceback.
+            log_socket_errors=False,
+            # Headers go to the application as sent; it decides what to
+            # trust, as it does behind any other server.
+            clear_untrusted_proxy_headers=False,
+        )
+        dispatcher = waitress_task.ThreadedTaskDispatcher()
+        dispatcher.set_thread_count(adj.threads)
+        server = _Server(self._application or app.setup_app(), map=self._map,
+                         _sock=sock, dispatcher=dispatcher, adj=adj,
+                         bind_socket=False,
+                         sockinfo=(sock.family, sock.type, sock.proto,
+                                   sock.getsockname()))
+        server.header_timeout = api.header_timeout
+        server.body_timeout = api.body_timeout
+        return server
+
+    def _serve(self) -> None:
+        while not self._stopping.is_set():
+            wasyncore.loop(timeout=SWEEP_SECONDS, use_poll=True,
+                           map=self._map, count=1)
+        self._drain()
+
+    def _drain(self) -> None:
+        """In the serving thread: stop listening, hang up on every client
+        not being served, give requests in progress until the deadline,
+        then close everything."""
+        server = self._server
+        # The listening socket only: the workers still wake the loop
+        # through the server's trigger.
+        wasyncore.dispatcher.close(server)
+        deadline = time.monotonic() + self._drain_timeout
+        while True:
+            for channel in list(server.active_channels.values()):
+                if not channel.busy or time.monotonic() >= deadline:
+                    channel.handle_close()
+            if not server.active_channels:
+                break
+            wasyncore.loop(timeout=0.1, use_poll=True, map=self._map,
+                           count=1)
+        wasyncore.close_all(self._map)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop serving. Requests in progress get up to ``timeout`` seconds
+        to finish; clients still sending a request are disconnected."""
+        if self._thread is None:
+            return
+        self._drain_timeout = timeout
+        self._stopping.set()
+        self._server.pull_trigger()
+        self._thread.join(timeout + 2 * SWEEP_SECONDS)
+        if self._thread.is_alive():
+            LOG.warning('The API server did not stop within %s seconds',
+                        timeout)
+        # Its threads end with the requests they still run, if any.
+        self._server.task_dispatcher.shutdown(timeout=SWEEP_SECONDS)
+        self._thread = None
+
+
+def _bound_socket(host: str, port: int) -> socket.socket:
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(address)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _allow_open_files(needed: int) -> None:
+    """Raise the soft limit on open files to fit every allowed connection:
+    at the limit, accept() fails and the event loop would spin on it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    wanted = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    if wanted < needed:
+        LOG.warning('[api]max_connections needs about %d open files; the '
+                    'limit of this process is %d', needed, hard)
+
+
+def _check_backlog(backlog: int) -> None:
+    try:
+        with open('/proc/sys/net/core/somaxconn') as f:
+            kernel_max = int(f.read())
+    except (OSError, ValueError):
+        return
+    if backlog > kernel_max:
+        LOG.warning('[api]backlog is %d but the kernel caps it at %d '
+                    '(net.core.somaxconn)', backlog, kernel_max)

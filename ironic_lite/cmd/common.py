@@ -14,8 +14,10 @@ LOG = log.getLogger(__name__)
 _QUIET_LOGGERS = ['amqp=WARN', 'amqplib=WARN', 'kombu=WARN',
                   'oslo.messaging=INFO', 'oslo_messaging=INFO',
                   'sqlalchemy=WARN', 'stevedore=WARN', 'oslo_policy=WARN',
-                  'alembic=WARN', 'cheroot=WARN', 'urllib3=WARN',
+                  'alembic=WARN', 'waitress=WARN', 'urllib3=WARN',
                   'oslo_db=WARN', 'tooz=WARN',
+                  # A line for every request that waits for a thread.
+                  'waitress.queue=ERROR',
                   # WSME logs every 5xx with a traceback, 503s included;
                   # unexpected errors are logged by ironic_lite.api.expose.
                   'wsme.api=CRITICAL']

@@ -21,8 +21,9 @@ opts = [
     cfg.IntOpt('api_workers',
                default=8,
                min=1,
-               help='Threads serving API requests in the built-in WSGI '
-                    'server.'),
+               help='Threads running API requests in the built-in server. '
+                    'A thread gets a request only once it has arrived '
+                    'whole, so slow clients do not hold threads.'),
     cfg.IntOpt('max_request_body_size',
                default=1048576,
                min=1,
@@ -42,10 +43,53 @@ opts = [
                      'Never enable this in production.'),
 ]
 
+# The built-in HTTP server (ironic_lite/api/server.py). A request is read
+# whole, headers and body, before a thread runs it: slow clients hold a
+# connection, never a thread.
+serving_opts = [
+    cfg.IntOpt('max_connections',
+               default=1000,
+               min=1,
+               help='Client connections the built-in server keeps open at '
+                    'once, idle ones included. At the limit it stops '
+                    'accepting; new connections wait in the listen backlog '
+                    'until one closes. Each connection uses a file '
+                    'descriptor: the server raises its open-file limit to '
+                    'fit, within the hard limit.'),
+    cfg.IntOpt('backlog',
+               default=2048,
+               min=1,
+               help='Length of the listen queue: connections the kernel '
+                    'completes and holds until the server accepts them. The '
+                    'kernel caps it at net.core.somaxconn.'),
+    cfg.IntOpt('header_timeout',
+               default=20,
+               min=1,
+               help='Seconds a client has to send the request line and '
+                    'headers of a request, counted from its first byte (for '
+                    'the first request of a connection, from the moment it '
+                    'is accepted). Late requests are answered 408 and the '
+                    'connection closed.'),
+    cfg.IntOpt('body_timeout',
+               default=60,
+               min=1,
+               help='Seconds a client has to send a request body once its '
+                    'headers are in. Late requests are answered 408 and the '
+                    'connection closed.'),
+    cfg.IntOpt('idle_timeout',
+               default=60,
+               min=1,
+               help='Seconds a connection may stay silent before the server '
+                    'closes it: how long keep-alive connections are kept '
+                    'between requests. A request the API is still working '
+                    'on is never cut.'),
+]
+
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(opts, group='api')
+    conf.register_opts(serving_opts, group='api')
 
 
 def list_opts():
-    return opts
+    return opts + serving_opts

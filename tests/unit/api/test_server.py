@@ -1,0 +1,234 @@
+"""The API's HTTP server on 127.0.0.1: what it answers when the request
+never reaches the application, and how it stops."""
+
+import http.client
+import resource
+import socket
+import threading
+import time
+import urllib.parse
+from unittest import mock
+
+import testtools
+
+from ironic_lite.api import server
+from tests import base
+from tests import rawhttp
+
+
+def hello_app(environ, start_response):
+    body = environ['wsgi.input'].read()
+    start_response('200 OK', [('Content-Type', 'text/plain'),
+                              ('Content-Length', str(len(body)))])
+    return [body]
+
+
+def _accepts(address: rawhttp.Address) -> bool:
+    try:
+        socket.create_connection(address, timeout=5).close()
+    except ConnectionRefusedError:
+        return False
+    return True
+
+
+class ServerTestCase(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.config(port=0, group='api')
+
+    def start(self, application=hello_app) -> rawhttp.Address:
+        self.server = server.APIServer(application=application)
+        self.server.start()
+        self.addCleanup(self.server.stop)
+        parsed = urllib.parse.urlsplit(self.server.url)
+        return parsed.hostname, parsed.port
+
+
+class TestErrorsInIronicFormat(ServerTestCase):
+    """Requests the server refuses itself, answered as the API would."""
+
+    def setUp(self):
+        super().setUp()
+        self.address = self.start()
+
+    def assertFault(self, status: int, response: rawhttp.Response,
+                    faultcode: str = 'Client') -> str:
+        self.assertEqual(status, response.status, response.raw)
+        self.assertEqual('application/json',
+                         response.headers['content-type'])
+        self.assertEqual(str(len(response.body)),
+                         response.headers['content-length'])
+        fault = response.fault()
+        self.assertEqual(faultcode, fault['faultcode'])
+        self.assertIsNone(fault['debuginfo'])
+        self.assertTrue(fault['faultstring'])
+        return fault['faultstring']
+
+    def test_malformed_request_line(self):
+        response = rawhttp.exchange(self.address, b'NONSENSE\r\n\r\n')
+        self.assertFault(400, response)
+
+    def test_malformed_header(self):
+        response = rawhttp.exchange(
+            self.address, b'GET / HTTP/1.1\r\nHost: x\r\nno colon\r\n\r\n')
+        self.assertFault(400, response)
+
+    def test_malformed_chunked_body(self):
+        response = rawhttp.exchange(
+            self.address,
+            b'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n'
+            b'Content-Type: application/json\r\n\r\nzz\r\n{}\r\n0\r\n\r\n')
+        self.assertFault(400, response)
+
+    def test_invalid_content_length(self):
+        response = rawhttp.exchange(
+            self.address,
+            b'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n')
+        self.assertFault(400, response)
+
+    def test_headers_too_large(self):
+        response = rawhttp.exchange(
+            self.address, b'GET / HTTP/1.1\r\nHost: x\r\nX-Big: '
+            + b'a' * (server.MAX_HEADER_BYTES + 1) + b'\r\n\r\n')
+        self.assertFault(431, response)
+
+    def test_body_over_the_servers_cap(self):
+        response = rawhttp.exchange(
+            self.address, b'POST / HTTP/1.1\r\nHost: x\r\n'
+            b'Content-Length: %d\r\n\r\n{' % (server.max_body_bytes() + 1))
+        self.assertFault(413, response)
+
+    def test_unsupported_transfer_coding(self):
+        response = rawhttp.exchange(
+            self.address, b'POST / HTTP/1.1\r\nHost: x\r\n'
+            b'Transfer-Encoding: gzip\r\n\r\n')
+        self.assertFault(501, response, faultcode='Server')
+
+    def test_application_crash(self):
+        def crashing_app(environ, start_response):
+            raise RuntimeError('boom')
+
+        address = self.start(application=crashing_app)
+        response = rawhttp.exchange(
+            address, b'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+        message = self.assertFault(500, response, faultcode='Server')
+        self.assertNotIn('boom', message)
+
+
+class TestBodies(ServerTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.address = self.start()
+
+    def test_body_below_the_cap_reaches_the_application(self):
+        # Above the API's own default limit: the application, not the
+        # server, answers it.
+        body = b'x' * (server.max_body_bytes() * 3 // 4)
+        connection = http.client.HTTPConnection(*self.address, timeout=30)
+        self.addCleanup(connection.close)
+        connection.request('POST', '/', body=body)
+        response = connection.getresponse()
+        self.assertEqual(200, response.status)
+        self.assertEqual(body, response.read())
+
+    def test_chunked_body_reaches_the_application(self):
+        response = rawhttp.exchange(
+            self.address,
+            b'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n'
+            b'Connection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n')
+        self.assertEqual(200, response.status)
+        self.assertEqual(b'{}', response.body)
+
+
+class TestConnectionLimit(ServerTestCase):
+
+    def test_a_connection_over_the_limit_waits_for_one_to_close(self):
+        self.config(max_connections=3, group='api')
+        address = self.start()
+        idle = rawhttp.open_idle_connections(self, address, 3)
+        waiting = socket.create_connection(address, timeout=1)
+        self.addCleanup(waiting.close)
+        waiting.sendall(b'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+        # Connected by the kernel, in the backlog, not yet accepted.
+        self.assertRaises(TimeoutError, waiting.recv, 1)
+        idle[0].close()
+        waiting.settimeout(30)
+        self.assertEqual(200, rawhttp.Response(waiting.recv(65536)).status)
+
+
+class TestOpenFileLimit(testtools.TestCase):
+
+    def _allow(self, needed: int, soft: int, hard: int):
+        with mock.patch.object(resource, 'getrlimit',
+                               return_value=(soft, hard)), \
+                mock.patch.object(resource, 'setrlimit') as setrlimit:
+            server._allow_open_files(needed)
+        return setrlimit
+
+    def test_raised_to_fit(self):
+        self._allow(1256, 1024, 4096).assert_called_once_with(
+            resource.RLIMIT_NOFILE, (1256, 4096))
+
+    def test_raised_up_to_the_hard_limit(self):
+        self._allow(5000, 1024, 4096).assert_called_once_with(
+            resource.RLIMIT_NOFILE, (4096, 4096))
+
+    def test_left_alone_when_enough(self):
+        self._allow(1256, 20000, 20000).assert_not_called()
+
+
+class TestStop(ServerTestCase):
+
+    def test_stop_with_slow_clients_connected(self):
+        self.config(header_timeout=600, group='api')
+        address = self.start()
+        slow = rawhttp.start_slow_clients(self, address, 10, interval=0.2)
+        base.wait_for(lambda: all(c.lines_sent >= 2 for c in slow),
+                      message='slow clients under way')
+        started = time.monotonic()
+        self.server.stop()
+        # Not a performance figure: the slow clients would hold a server
+        # that waits for them for ten minutes.
+        self.assertLess(time.monotonic() - started, 10)
+        base.wait_for(lambda: not any(c.open for c in slow),
+                      message='slow clients disconnected')
+        self.assertRaises(OSError, rawhttp.exchange, address,
+                          b'GET / HTTP/1.1\r\nHost: x\r\n\r\n', 5)
+
+    def test_stop_lets_a_request_in_progress_finish(self):
+        entered = threading.Event()
+        release = threading.Event()
+
+        def waiting_app(environ, start_response):
+            entered.set()
+            release.wait(30)
+            start_response('200 OK', [('Content-Length', '4')])
+            return [b'done']
+
+        address = self.start(application=waiting_app)
+        result = {}
+
+        def request():
+            result['response'] = rawhttp.exchange(
+                address, b'GET / HTTP/1.1\r\nHost: x\r\n\r\n', 30)
+
+        client = threading.Thread(target=request, daemon=True)
+        client.start()
+        self.assertTrue(entered.wait(30))
+        stopper = threading.Thread(target=self.server.stop, daemon=True)
+        stopper.start()
+        base.wait_for(lambda: not _accepts(address),
+                      message='the server to stop listening')
+        release.set()
+        stopper.join(30)
+        client.join(30)
+        self.assertFalse(stopper.is_alive())
+        self.assertEqual(200, result['response'].status)
+        self.assertEqual(b'done', result['response'].body)
+
+    def test_stop_twice(self):
+        self.start()
+        self.server.stop()
+        self.server.stop()
