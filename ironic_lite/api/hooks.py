@@ -32,7 +32,7 @@ class ContextHook(hooks.PecanHook):
 
     def on_route(self, state):
         request = state.request
-        request_id = 'req-' + uuidutils.generate_uuid()
+        request_id = context.new_request_id()
         # With noauth every caller is an administrator.
         request.context = context.RequestContext(
             request_id=request_id, is_admin=CONF.auth_strategy == 'noauth',

@@ -26,6 +26,9 @@ from waitress import wasyncore
 
 from ironic_lite.api import app
 from ironic_lite.api import hooks
+from ironic_lite.api import request_body
+from ironic_lite.api import versions
+from ironic_lite.common import context
 from ironic_lite.conf import CONF
 
 LOG = log.getLogger(__name__)
@@ -44,9 +47,10 @@ _BODY = 'body'
 
 
 def max_body_bytes() -> int:
-    """The largest body the server reads: twice what the API accepts, so
-    that the API, not the server, answers a body that is too large."""
-    return 2 * CONF.api.max_request_body_size
+    """The largest body the server reads: what the API accepts. The
+    server's 413 says what the API's would, and it comes before the body
+    when the Content-Length gives the size away."""
+    return CONF.api.max_request_body_size
 
 
 class RequestTimeout(utilities.BadRequest):
@@ -59,14 +63,27 @@ class _ErrorTask(waitress_task.ErrorTask):
 
     def execute(self):
         error = self.request.error
-        message = '%s: %s' % (error.reason, error.body)
+        if isinstance(error, utilities.RequestEntityTooLarge):
+            message = request_body.RequestEntityTooLarge(
+                limit=max_body_bytes()).faultstring
+        else:
+            message = '%s: %s' % (error.reason, error.body)
         if error.code < 500:
             LOG.info('Refused a request from %s: %s', self.channel.addr[0],
                      message)
         body = json.dumps({'error_message': hooks.fault_body(
             message, server=error.code >= 500)}).encode('utf-8')
         self.status = '%d %s' % (error.code, error.reason)
-        self.response_headers.append(('Content-Type', 'application/json'))
+        request_id = context.new_request_id()
+        self.response_headers += [
+            ('Content-Type', 'application/json'),
+            ('Openstack-Request-Id', request_id),
+            ('X-OpenStack-Request-Id', request_id)]
+        if (getattr(self.request, 'path', None) or '').strip('/'):
+            # Clients read the version range from any answer under /v1.
+            self.response_headers += [
+                (versions.MIN_VERSION_HEADER, versions.MIN_VERSION_STRING),
+                (versions.MAX_VERSION_HEADER, versions.MAX_VERSION_STRING)]
         self.set_close_on_finish()
         self.content_length = len(body)
         self.write(body)
@@ -170,8 +187,13 @@ class APIServer:
         self._drain_timeout = 0.0
 
     @property
+    def address(self) -> tuple[str, int]:
+        """The host and port it listens on."""
+        return self._server.effective_host, self._server.effective_port
+
+    @property
     def url(self) -> str:
-        host, port = self._server.effective_host, self._server.effective_port
+        host, port = self.address
         if ':' in host:
             host = '[%s]' % host
         return 'http://%s:%s' % (host, port)
@@ -206,6 +228,7 @@ class APIServer:
             asyncore_use_poll=True,
             max_request_header_size=MAX_HEADER_BYTES,
             # waitress refuses a body of this size or more.
+            # waitress refuses a body of its limit; the API takes one.
             max_request_body_size=max_body_bytes() + 1,
             ident='ironic-lite',
             # A client hanging up is not our error to log with a traceback.

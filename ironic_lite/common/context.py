@@ -1,6 +1,7 @@
 """The request context: who is asking, carried from the API over RPC."""
 
 from oslo_context import context
+from oslo_utils import uuidutils
 
 
 class RequestContext(context.RequestContext):
@@ -23,3 +24,8 @@ def clear_current() -> None:
     way): log lines written between requests must not carry the last
     request's id."""
     context._request_store.__dict__.pop('context', None)
+
+
+def new_request_id() -> str:
+    """A request id as OpenStack services write them."""
+    return 'req-' + uuidutils.generate_uuid()

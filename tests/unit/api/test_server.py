@@ -6,7 +6,6 @@ import resource
 import socket
 import threading
 import time
-import urllib.parse
 from unittest import mock
 
 import testtools
@@ -41,8 +40,7 @@ class ServerTestCase(base.TestCase):
         self.server = server.APIServer(application=application)
         self.server.start()
         self.addCleanup(self.server.stop)
-        parsed = urllib.parse.urlsplit(self.server.url)
-        return parsed.hostname, parsed.port
+        return self.server.address
 
 
 class TestErrorsInIronicFormat(ServerTestCase):
@@ -123,8 +121,7 @@ class TestBodies(ServerTestCase):
         self.address = self.start()
 
     def test_body_below_the_cap_reaches_the_application(self):
-        # Above the API's own default limit: the application, not the
-        # server, answers it.
+        # Within the server's cap: it reaches the application whole.
         body = b'x' * (server.max_body_bytes() * 3 // 4)
         connection = http.client.HTTPConnection(*self.address, timeout=30)
         self.addCleanup(connection.close)
