@@ -3,7 +3,6 @@
 import json
 
 from oslo_log import log
-from oslo_utils import uuidutils
 from pecan import hooks
 from webob import exc as webob_exc
 from webob import response as webob_response
