@@ -131,17 +131,21 @@ class ConductorManager:
     @messaging.expected_exceptions(*_EXPECTED)
     def update_node(self, context, node_uuid: str, changes: dict,
                     reset_interfaces: bool | None = None,
-                    expected: dict | None = None) -> None:
+                    expected: dict | None = None,
+                    mergeable: list | None = None) -> None:
         """Apply ``changes`` to a node.
 
         ``expected`` holds, for the fields ``changes`` were computed from,
-        the values the caller read. Changes that overlap a write made since
-        raise NodeChanged, and nothing is written (see :mod:`rebase`).
+        the values the caller read; ``mergeable`` names the JSON documents
+        among them that were edited key by key. Changes that overlap a write
+        made since raise NodeChanged, and nothing is written (see
+        :mod:`rebase`).
         """
         with self._acquire(context, node_uuid, 'node update') as task:
             current = task.node
-            changes, conflicts = rebase.rebase(changes, expected or {},
-                                               current)
+            changes, conflicts = rebase.rebase(
+                changes, expected or {}, current,
+                mergeable=frozenset(mergeable or ()))
             if conflicts:
                 raise exception.NodeChanged(node=current.uuid,
                                             host=self.host,

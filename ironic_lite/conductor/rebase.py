@@ -7,6 +7,9 @@ changes still apply when they do not overlap it: a JSON document (``extra``,
 ``properties``, ...) is compared key by key, so two clients editing different
 keys both land, in either order with the same result. Anything else that
 changed meanwhile is a conflict, and the caller applies its patch again.
+Only documents the patch edits key by key are merged: one it replaces whole
+must still be what the caller read, or the replacement would not be what
+the patch says.
 """
 
 import json
@@ -40,12 +43,15 @@ def _merge_keys(base: dict, new: dict, now: dict) -> dict | None:
     return merged
 
 
-def rebase(changes: dict, expected: dict, current) -> tuple[dict, list[str]]:
+def rebase(changes: dict, expected: dict, current,
+           mergeable=frozenset()) -> tuple[dict, list[str]]:
     """The changes to write to ``current`` (a node row), and the fields in
     conflict (nothing may be written if there are any).
 
     :param changes: new values of fields, computed from ``expected``.
     :param expected: the values those fields had when read.
+    :param mergeable: the JSON document fields whose changes were made key
+        by key, and so may be merged with other changes to other keys.
     """
     rebased, conflicts = dict(changes), []
     for name in sorted(expected):
@@ -54,7 +60,8 @@ def rebase(changes: dict, expected: dict, current) -> tuple[dict, list[str]]:
             continue
         new = changes.get(name, base)
         merged = None
-        if all(isinstance(value, dict) for value in (base, new, now)):
+        if name in mergeable and all(isinstance(value, dict)
+                                     for value in (base, new, now)):
             merged = _merge_keys(base, new, now)
         if merged is None:
             conflicts.append(name)

@@ -101,13 +101,15 @@ class ConductorAPI:
 
     def update_node(self, context, node, changes: dict,
                     reset_interfaces: bool | None = None,
-                    expected: dict | None = None) -> None:
+                    expected: dict | None = None,
+                    mergeable: list | None = None) -> None:
         """Apply ``changes`` to an existing node.
 
         ``node`` is the node as it will be after the change, so a change of
         driver or group goes to the conductor that will serve it.
         ``expected`` maps fields to the values ``changes`` were computed
-        from.
+        from; ``mergeable`` names the JSON documents among them that were
+        edited key by key, not replaced whole.
 
         :raises NodeChanged: the node no longer has the ``expected`` values;
             nothing was written.
@@ -115,7 +117,7 @@ class ConductorAPI:
         """
         self._call_owner(context, node, 'update_node', node_uuid=node.uuid,
                          changes=changes, reset_interfaces=reset_interfaces,
-                         expected=expected)
+                         expected=expected, mergeable=mergeable)
 
     def destroy_node(self, context, node) -> None:
         self._call_owner(context, node, 'destroy_node', node_uuid=node.uuid)

@@ -520,6 +520,16 @@ class TestPatchRaces(NodeTestCase):
                          patched['extra'])
         self.assertEqual(1, len(self.sent))
 
+    def test_a_document_replaced_whole_is_what_the_patch_says(self):
+        # The other client's key lands first; the replacement, applied
+        # again to the node as it is, leaves only what it names.
+        self.race(times=1, same_key=False)
+        patched = self.patch_json('/v1/nodes/node-0', [
+            {'op': 'replace', 'path': '/extra', 'value': {'only': 1}}]).json
+        self.assertEqual({'only': 1}, patched['extra'])
+        self.assertEqual({'only': 1}, self.extra())
+        self.assertEqual(2, len(self.sent))
+
     def test_the_patch_is_applied_again_to_the_node_as_it_is(self):
         # Each attempt starts from the writes before it.
         self.race(times=2)

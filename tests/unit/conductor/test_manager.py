@@ -37,12 +37,13 @@ class ManagerTestCase(base.DBTestCase):
         uuid = self.rpcapi.create_node(self.context, node, values)
         return self.dbapi.get_node_by_uuid(uuid)
 
-    def update(self, row, changes, reset_interfaces=None, expected=None):
+    def update(self, row, changes, reset_interfaces=None, expected=None,
+               mergeable=None):
         view = target(uuid=row.uuid, driver=changes.get('driver', row.driver),
                       conductor_group=row.conductor_group)
         self.rpcapi.update_node(self.context, view, changes,
                                 reset_interfaces=reset_interfaces,
-                                expected=expected)
+                                expected=expected, mergeable=mergeable)
         return self.dbapi.get_node_by_id(row.id)
 
 
@@ -157,7 +158,8 @@ class TestUpdate(ManagerTestCase):
         self.dbapi.update_node(row.id, {'extra': {'a': 1, 'c': 3,
                                                   'other': 4}})
         row = self.update(row, {'extra': {'a': 1, 'b': 2}},
-                          expected={'extra': {'a': 1, 'c': 3}})
+                          expected={'extra': {'a': 1, 'c': 3}},
+                          mergeable=['extra'])
         self.assertEqual({'a': 1, 'b': 2, 'other': 4}, row.extra)
 
     def test_changes_from_values_no_longer_there_are_refused(self):

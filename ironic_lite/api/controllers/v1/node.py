@@ -521,14 +521,24 @@ def _apply_patch(request, row, patch) -> dict:
     return changes
 
 
+def _edited_key_by_key(patch) -> set[str]:
+    """The fields a patch only edits below their top level
+    (``/extra/key``), never replaces or removes whole (``/extra``)."""
+    below = {_patch_root(op['path']) for op in patch
+             if op['path'].count('/') > 1}
+    whole = {_patch_root(op['path']) for op in patch
+             if op['path'].count('/') == 1}
+    return below - whole
+
+
 def _patch_node(request, row, patch, reset_interfaces):
     """Apply a checked patch to the node as its conductor holds it; the
     node after.
 
     The patch is applied to ``row``, and the conductor writes the result
-    only if what it changes (a field, or a key of a JSON document) still
-    holds the value read; if another write changed it meanwhile, the patch
-    is applied again to the node as it is now.
+    only if what it changes (a field, or a key of a JSON document the patch
+    edits key by key) still holds the value read; if another write changed
+    it meanwhile, the patch is applied again to the node as it is now.
 
     :raises NodeLocked: the node stayed busy or kept changing.
     """
@@ -537,11 +547,13 @@ def _patch_node(request, row, patch, reset_interfaces):
         if not changes and not reset_interfaces:
             return row
         expected = {name: getattr(row, name) for name in changes}
+        mergeable = sorted(_edited_key_by_key(patch) & set(changes))
         try:
             with _no_host_is_bad_request():
                 request.rpcapi.update_node(
                     request.context, _routing_view(row, changes), changes,
-                    reset_interfaces=reset_interfaces, expected=expected)
+                    reset_interfaces=reset_interfaces, expected=expected,
+                    mergeable=mergeable)
         except exception.NodeChanged as e:
             LOG.debug('Node %s changed while patched (attempt %d of %d): %s',
                       row.uuid, attempt, _PATCH_ATTEMPTS, e.faultstring)
