@@ -87,6 +87,9 @@ def take(environ, limit: int) -> None:
     chunked = _is_chunked(environ)
     environ[ENVIRON_KEY] = None
     if not chunked and not length:
+        # Nothing to read, so nothing to declare: webob would still parse
+        # "the form" of a multipart Content-Type, and fail on it.
+        environ.pop('CONTENT_TYPE', None)
         return
     if not chunked and length > limit:
         raise RequestEntityTooLarge(limit=limit)
