@@ -44,6 +44,10 @@ def write_config(directory: str, sections: dict) -> str:
 class Process:
     """A service process whose output is collected as it runs."""
 
+    # Every process started by this test worker, for the check that none
+    # outlives its test.
+    started: list['Process'] = []
+
     def __init__(self, command: list[str], log_path: str):
         self.command = command
         self.log_path = log_path
@@ -55,6 +59,7 @@ class Process:
         self.popen = subprocess.Popen(
             self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, bufsize=1)
+        Process.started.append(self)
         threading.Thread(target=self._pump, daemon=True).start()
         return self
 
@@ -105,6 +110,9 @@ class FunctionalTestCase(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
+        # The first clean-up registered runs last, after every other one
+        # has stopped what it started.
+        self.addCleanup(self._assert_no_survivors, len(Process.started))
         self.workdir = tempfile.mkdtemp(prefix='ironic-lite-functional-')
         self.addCleanup(shutil.rmtree, self.workdir, ignore_errors=True)
         # python-ironicclient caches negotiated versions per host:port.
@@ -130,6 +138,22 @@ class FunctionalTestCase(testtools.TestCase):
                 ''.join(process.output))))
         self.url = process.wait_for_line(_URL_LINE).group(1)
         return process
+
+    @staticmethod
+    def _assert_no_survivors(first: int):
+        """Fail, naming them, if processes this test started still run;
+        kill them."""
+        survivors = [p for p in Process.started[first:]
+                     if p.popen.poll() is None]
+        for process in survivors:
+            process.popen.kill()
+            process.popen.wait()
+        if survivors:
+            raise AssertionError(
+                'The test left %d processes running (now killed): %s' % (
+                    len(survivors), '; '.join(
+                        'pid %d: %s' % (p.popen.pid, ' '.join(p.command))
+                        for p in survivors)))
 
     @staticmethod
     def _stop_quietly(process: Process):

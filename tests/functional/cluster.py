@@ -30,6 +30,9 @@ class Cluster:
         self.suffix = uuid.uuid4().hex[:6]
         self.exchange = 'ironic-lite-test-%s' % self.suffix
         self.processes: dict[str, base.Process] = {}
+        # Every process started, also those a later one of the same name
+        # replaced in ``processes`` (a twin): shutdown stops them all.
+        self.started: list[base.Process] = []
         self.api_url = None
         self.engine = sa.create_engine(database_url)
         self.http = requests.Session()
@@ -95,13 +98,14 @@ class Cluster:
             base.executable(command) + ['--config-file', config],
             os.path.join(self.workdir, '%s.log' % name)).start()
         self.processes[name] = process
+        self.started.append(process)
         return process
 
     def stop(self, name: str, sig=signal.SIGTERM) -> int:
         return self.processes[name].stop(sig)
 
     def shutdown(self) -> None:
-        for process in self.processes.values():
+        for process in self.started:
             if process.popen.poll() is None:
                 process.stop(signal.SIGKILL)
         self.http.close()
