@@ -54,8 +54,10 @@ class Process:
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
         self.popen = None
+        self.started_at = None
 
     def start(self) -> 'Process':
+        self.started_at = time.monotonic()
         self.popen = subprocess.Popen(
             self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, bufsize=1)
@@ -123,10 +125,14 @@ class FunctionalTestCase(testtools.TestCase):
             if name.startswith('OS_'):
                 del self.client_env[name]
 
-    def start_all_in_one(self, host: str = 'functional-aio') -> Process:
+    def start_all_in_one(self, host: str = 'functional-aio',
+                         conductor: dict | None = None) -> Process:
+        """``ironic-lite`` on a free port, its state in the test's
+        directory; ``conductor``: options of its [conductor] section."""
         config = write_config(self.workdir, {
             'DEFAULT': {'state_path': self.workdir, 'host': host},
             'api': {'port': 0},
+            'conductor': conductor or {},
         })
         process = Process(executable('ironic-lite') + ['--config-file',
                                                        config],
@@ -137,6 +143,8 @@ class FunctionalTestCase(testtools.TestCase):
             'ironic-lite-output', content.text_content(
                 ''.join(process.output))))
         self.url = process.wait_for_line(_URL_LINE).group(1)
+        # How long it took to serve: a restart is compared with it.
+        process.serving_after = time.monotonic() - process.started_at
         return process
 
     @staticmethod
