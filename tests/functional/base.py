@@ -13,6 +13,7 @@ import tempfile
 import threading
 import time
 
+import sqlalchemy as sa
 import testtools
 from testtools import content
 
@@ -169,10 +170,13 @@ class FunctionalTestCase(testtools.TestCase):
             process.stop(signal.SIGKILL)
 
     def start_cluster(self, server_url: str,
-                      transport_url: str | None = None):
+                      transport_url: str | None = None,
+                      database_port: int | None = None):
         """A scratch database on ``server_url`` and a Cluster using it and
         ``transport_url`` (this machine's RabbitMQ by default), its schema
-        created; both go away with the test."""
+        created; both go away with the test. With ``database_port`` the
+        processes reach the database on that port of 127.0.0.1 (a proxy);
+        the test itself reads it directly."""
         from tests import services
         from tests.functional import cluster as cluster_mod
         if transport_url is None:
@@ -187,8 +191,14 @@ class FunctionalTestCase(testtools.TestCase):
             services.unavailable(self, 'no database server at %s: %s'
                                  % (server_url, e))
         self.addCleanup(scratch.drop)
+        direct_url = database_url
+        if database_port is not None:
+            database_url = sa.engine.make_url(database_url).set(
+                host='127.0.0.1', port=database_port).render_as_string(
+                    hide_password=False)
         cluster = cluster_mod.Cluster(self.workdir, database_url,
-                                      transport_url)
+                                      transport_url,
+                                      direct_database_url=direct_url)
         self.addCleanup(cluster.shutdown)
         self.addOnException(lambda exc_info: self.addDetail(
             'cluster-output', content.text_content(cluster.output())))

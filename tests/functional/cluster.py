@@ -17,13 +17,16 @@ _API_LINE = re.compile(r'ironic-lite-api listening on (http://\S+)')
 # Fast enough for tests: a conductor is dead 5 s after its last heartbeat.
 HEARTBEAT_INTERVAL = 1
 HEARTBEAT_TIMEOUT = 5
+# How long the API waits for a conductor's answer.
+RPC_RESPONSE_TIMEOUT = 20
 
 
 class Cluster:
     """Processes named ``<name>-<suffix>`` so that clusters sharing this
     machine's RabbitMQ never exchange messages."""
 
-    def __init__(self, workdir: str, database_url: str, transport_url: str):
+    def __init__(self, workdir: str, database_url: str, transport_url: str,
+                 direct_database_url: str | None = None):
         self.workdir = workdir
         self.database_url = database_url
         self.transport_url = transport_url
@@ -34,7 +37,8 @@ class Cluster:
         # replaced in ``processes`` (a twin): shutdown stops them all.
         self.started: list[base.Process] = []
         self.api_url = None
-        self.engine = sa.create_engine(database_url)
+        # The test's own reads go around any proxy the processes use.
+        self.engine = sa.create_engine(direct_database_url or database_url)
         self.http = requests.Session()
         self.http.headers.update({
             'X-OpenStack-Ironic-API-Version': 'latest',
@@ -53,7 +57,7 @@ class Cluster:
                 'transport_url': self.transport_url,
                 'control_exchange': self.exchange,
                 'enabled_hardware_types': 'fake-hardware,ipmi',
-                'rpc_response_timeout': 20,
+                'rpc_response_timeout': RPC_RESPONSE_TIMEOUT,
             },
             'api': {'port': 0},
             'conductor': {
