@@ -1,4 +1,5 @@
-"""Counting the RPC calls a conductor is handling, to drain them.
+"""The RPC calls a conductor is handling: counted, held at the door while
+the conductor sweeps its node locks, and a lost database answered as 503.
 
 oslo.messaging can stop a server and wait for its calls, but stopping a
 rabbit listener waits for its current poll to time out (up to 5 s) and
@@ -11,19 +12,29 @@ under way any more.
 import functools
 import threading
 
+import oslo_messaging as messaging
+from oslo_db import exception as db_exc
+
+from ironic_lite.common import exception
+
 
 class TrackedEndpoint:
     """An RPC endpoint wrapped so that its calls under way are counted.
 
     oslo.messaging finds methods with ``getattr`` and takes the ``target``
     attribute; both pass through, the public methods wrapped.
+
+    :param on_database_error: called when a call failed because the
+        database was unreachable (it may have left a node lock behind).
     """
 
-    def __init__(self, endpoint):
+    def __init__(self, endpoint, on_database_error=None):
         self._endpoint = endpoint
         # A Target is callable: it must not be taken for a method.
         self.target = endpoint.target
+        self._on_database_error = on_database_error
         self._busy = 0
+        self._closed = False
         self._idle = threading.Condition()
 
     def __getattr__(self, name: str):
@@ -34,9 +45,14 @@ class TrackedEndpoint:
         @functools.wraps(value)
         def counted(*args, **kwargs):
             with self._idle:
+                self._idle.wait_for(lambda: not self._closed)
                 self._busy += 1
             try:
                 return value(*args, **kwargs)
+            except db_exc.DBConnectionError as e:
+                if self._on_database_error is not None:
+                    self._on_database_error()
+                _raise_unavailable(e)
             finally:
                 with self._idle:
                     self._busy -= 1
@@ -53,3 +69,29 @@ class TrackedEndpoint:
         way; whether there was one."""
         with self._idle:
             return self._idle.wait_for(lambda: self._busy == 0, timeout)
+
+    def exclusively(self, function, timeout: float) -> bool:
+        """Call ``function`` while no call is under way, new calls waiting
+        at the door meanwhile; False, without calling it, when the calls
+        under way did not end within ``timeout`` seconds."""
+        with self._idle:
+            self._closed = True
+            try:
+                if not self._idle.wait_for(lambda: self._busy == 0,
+                                           timeout):
+                    return False
+                function()
+                return True
+            finally:
+                self._closed = False
+                self._idle.notify_all()
+
+
+def _raise_unavailable(error: db_exc.DBConnectionError):
+    # An outage, not a bug: the API answers 503, and the log gets no
+    # traceback for it (an expected exception).
+    try:
+        raise exception.ServiceUnavailable(
+            service='The database', reason='no connection') from error
+    except exception.ServiceUnavailable:
+        raise messaging.ExpectedException()

@@ -31,6 +31,9 @@ _LINGER = 0.5
 # 5 s); past this, the process rather ends with the listener running, once
 # no call is under way.
 _CLOSE_WAIT = 0.5
+# How long a sweep of orphaned node locks waits for the RPC calls under way
+# to end; it tries again at the next heartbeat otherwise.
+_SWEEP_WAIT = 5.0
 
 
 class ConductorService:
@@ -70,6 +73,9 @@ class ConductorService:
         self._heartbeat_turn = threading.Lock()
         self._threads: list[threading.Thread] = []
         self.linger = _LINGER
+        # Set when the database went away while work was under way: a task
+        # may have taken a node lock and failed to give it back.
+        self._locks_in_doubt = threading.Event()
 
     def start(self) -> None:
         """:raises ConductorAlreadyRegistered: the host name is taken by an
@@ -93,7 +99,8 @@ class ConductorService:
 
         self.manager = manager.ConductorManager(
             self.host, conductor_id, hardware, self.dbapi, self.ring_manager)
-        self._endpoint = inflight.TrackedEndpoint(self.manager)
+        self._endpoint = inflight.TrackedEndpoint(
+            self.manager, on_database_error=self._locks_in_doubt.set)
         self._rpc_server = rpc.get_server(
             messaging.Target(topic=rpc.TOPIC, server=self.host),
             [self._endpoint])
@@ -146,12 +153,15 @@ class ConductorService:
             self._host_lock.record(stamp)
             self.dbapi.touch_conductor(self.host, at=stamp)
             self._host_lock.confirm(stamp)
+            if self._locks_in_doubt.is_set():
+                self._takeover_due.set()  # the database is back: sweep
             self._release_locks_of_dead_conductors()
         except exception.ConductorNotFound:
             LOG.warning('The row of conductor %s disappeared; '
                         'registering it again', self.host)
             self._reregister()
         except db_exc.DBConnectionError as e:
+            self._locks_in_doubt.set()
             # Expected while the database is away: no traceback each time.
             LOG.warning('Heartbeat of conductor %s failed, the database is '
                         'unreachable (%s); trying again in %s seconds',
@@ -195,11 +205,39 @@ class ConductorService:
                 return
             self._takeover_due.clear()
             try:
+                if self._locks_in_doubt.is_set():
+                    self._release_orphaned_locks()
                 self.manager.take_over_nodes()
+            except db_exc.DBConnectionError:
+                self._locks_in_doubt.set()
+                LOG.warning('Taking over nodes failed, the database is '
+                            'unreachable; trying again later')
             except Exception:
                 # The next pass tries again; the thread must not die.
                 LOG.exception('Taking over nodes failed; trying again in '
                               '%s seconds', interval)
+
+    def _release_orphaned_locks(self) -> None:
+        """Give back the node locks of this conductor that no task holds:
+        those a task could not give back while the database was away.
+
+        Every lock a conductor takes is held by an RPC call or by the
+        take-over pass; this runs in the take-over thread, while no call is
+        under way (new ones wait a moment at the door).
+        """
+        endpoint = self._endpoint
+        if endpoint is None:
+            return
+
+        def release():
+            released = self.dbapi.release_reservations_of([self.host])
+            self._locks_in_doubt.clear()
+            if released:
+                LOG.warning('Released %d node locks of %s that no task '
+                            'held any more, left behind while the database '
+                            'was unreachable', released, self.host)
+
+        endpoint.exclusively(release, _SWEEP_WAIT)
 
     def stop(self, timeout: float | None = None) -> bool:
         """Leave the hash rings, then give the work under way ``timeout``

@@ -14,6 +14,7 @@ from ironic_lite.common import exception
 from ironic_lite.common import hash_ring
 from ironic_lite.common import rpc
 from ironic_lite.conductor import host_lock
+from ironic_lite.conductor import inflight
 from ironic_lite.conductor import rpcapi
 from ironic_lite.conductor import service
 from ironic_lite.conf import CONF
@@ -306,8 +307,13 @@ class TestStop(ServiceTestCase):
         stopper.join(30)
         self.assertEqual([False], outcome)
         self.assertFalse(self.dbapi.get_conductor('test-conductor').online)
-        self.release.set()  # the call, abandoned, ends before the database
+        # The call and the take-over pass, abandoned, end before the
+        # database goes away.
+        self.release.set()
         self.caller.join(30)
+        base.wait_for(lambda: not any(
+            t.name == 'takeover' and t.is_alive()
+            for t in threading.enumerate()), message='the take-over pass')
 
     def test_no_heartbeat_brings_the_row_back_online(self):
         self.config(heartbeat_interval=1, group='conductor')
@@ -334,6 +340,79 @@ class TestStop(ServiceTestCase):
             go_on.set()
             leaver.join(30)
         self.assertFalse(self.dbapi.get_conductor('beating').online)
+
+
+class TestDatabaseOutage(ServiceTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.config(heartbeat_interval=1, group='conductor')
+        self.node = self.dbapi.create_node({'uuid': UUID,
+                                            'driver': 'fake-hardware'})
+        self.conductor = self.start()
+
+    def call_update(self):
+        rpcapi.ConductorAPI(self.ring).update_node(
+            context.get_admin_context(), self.node, {'extra': {'a': 'b'}})
+
+    def lose_the_database(self, ctx, node_uuid, changes,
+                          reset_interfaces=None):
+        # A task that took the lock and could not give it back.
+        self.dbapi.reserve_node('test-conductor', self.node.id)
+        raise db_exc.DBConnectionError('gone')
+
+    def test_a_call_that_loses_the_database_answers_503(self):
+        self.conductor.manager.update_node = self.lose_the_database
+        error = self.assertRaises(exception.ServiceUnavailable,
+                                  self.call_update)
+        self.assertEqual(503, error.code)
+        self.assertIn('The database is unavailable', str(error))
+
+    def test_locks_left_by_an_outage_are_released_once_it_is_back(self):
+        real_update = self.conductor.manager.update_node
+        self.conductor.manager.update_node = self.lose_the_database
+        self.assertRaises(exception.ServiceUnavailable, self.call_update)
+        self.conductor.manager.update_node = real_update
+        base.wait_for(lambda: self.dbapi.get_node_by_id(
+            self.node.id).reservation is None,
+            message='the orphaned lock released')
+        self.call_update()
+        self.assertEqual({'a': 'b'},
+                         self.dbapi.get_node_by_id(self.node.id).extra)
+
+
+class TestTrackedEndpoint(base.TestCase):
+
+    class Endpoint:
+        target = mock.sentinel.target
+
+        def __init__(self):
+            self.entered, self.release = threading.Event(), threading.Event()
+
+        def work(self, ctx):
+            self.entered.set()
+            self.release.wait(30)
+            return 'done'
+
+    def test_a_sweep_waits_for_no_call_under_way(self):
+        inner = self.Endpoint()
+        endpoint = inflight.TrackedEndpoint(inner)
+        self.assertIs(mock.sentinel.target, endpoint.target)
+        results = []
+        caller = threading.Thread(
+            target=lambda: results.append(endpoint.work(None)), daemon=True)
+        caller.start()
+        self.assertTrue(inner.entered.wait(30))
+        self.assertEqual(1, endpoint.busy)
+        swept = []
+        self.assertFalse(endpoint.exclusively(lambda: swept.append(1), 0.1))
+        self.assertEqual([], swept)
+        inner.release.set()
+        caller.join(30)
+        self.assertEqual(['done'], results)
+        self.assertTrue(endpoint.exclusively(lambda: swept.append(1), 30))
+        self.assertEqual([1], swept)
+        self.assertEqual(0, endpoint.busy)
 
 
 class TestTakeOver(ServiceTestCase):
