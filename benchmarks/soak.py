@@ -31,7 +31,9 @@ from tests import services  # noqa: E402
 from tests.functional import cluster as cluster_mod  # noqa: E402
 
 # RSS is first sampled after this long: imports, caches and pools settle.
-WARM_UP = 20.0
+WARM_UP = 30.0
+# Seconds between two samples of the API's RSS.
+SAMPLE_EVERY = 15.0
 
 
 def rss_kib(pid: int) -> int:
@@ -114,16 +116,25 @@ def soak(minutes: float, clients_count: int) -> dict:
         for thread in clients.threads:
             thread.start()
         duration = minutes * 60
+        samples = []
+
+        def sample_until(moment: float) -> None:
+            while time.monotonic() < moment:
+                time.sleep(max(0.0, min(SAMPLE_EVERY,
+                                        moment - time.monotonic())))
+                samples.append((round(time.monotonic() - started),
+                                rss_kib(api.popen.pid)))
+
         time.sleep(min(WARM_UP, duration / 4))
         rss_start = rss_kib(api.popen.pid)
 
-        time.sleep(max(0.0, started + duration / 2 - time.monotonic()))
+        sample_until(started + duration / 2)
         restart_at = time.monotonic() - started
         status = cluster.stop('c2', signal.SIGTERM)
         cluster.start_conductor('c2')
         restarted_in = time.monotonic() - started - restart_at
 
-        time.sleep(max(0.0, started + duration - time.monotonic()))
+        sample_until(started + duration)
         rss_end = rss_kib(api.popen.pid)
         clients.done.set()
         for thread in clients.threads:
@@ -150,7 +161,8 @@ def soak(minutes: float, clients_count: int) -> dict:
             'api_rss_kib': {'after_warm_up': rss_start, 'end': rss_end,
                             'growth_pct': round(
                                 100.0 * (rss_end - rss_start) / rss_start,
-                                1)},
+                                1),
+                            'samples_s_kib': samples},
             'nodes_left_locked': locked,
             'processes_alive': {name: p.popen.poll() is None
                                 for name, p in cluster.processes.items()},
