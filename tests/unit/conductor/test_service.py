@@ -350,6 +350,12 @@ class TestDatabaseOutage(ServiceTestCase):
         self.node = self.dbapi.create_node({'uuid': UUID,
                                             'driver': 'fake-hardware'})
         self.conductor = self.start()
+        # The first take-over pass, which locks the node a moment, is over.
+        base.wait_for(lambda: (lambda node: node.conductor_affinity
+                               == self.conductor.manager.conductor_id
+                               and node.reservation is None)(
+            self.dbapi.get_node_by_id(self.node.id)),
+            message='the first take-over pass')
 
     def call_update(self):
         rpcapi.ConductorAPI(self.ring).update_node(
