@@ -5,6 +5,7 @@ import functools
 import inspect
 import itertools
 
+import sqlalchemy.exc
 import wsme.exc
 import wsmeext.pecan
 from oslo_db import exception as db_exc
@@ -50,7 +51,9 @@ def guard(f):
             return f(*args, **kwargs)
         except _PASS_THROUGH:
             raise
-        except db_exc.DBConnectionError:
+        except (db_exc.DBConnectionError, sqlalchemy.exc.OperationalError):
+            # (oslo.db leaves errors raised while the pool reconnects as
+            # they are.)
             LOG.exception('The database is unreachable')
             raise exception.ServiceUnavailable(
                 service='The database', reason='no connection')

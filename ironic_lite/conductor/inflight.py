@@ -13,9 +13,15 @@ import functools
 import threading
 
 import oslo_messaging as messaging
+import sqlalchemy.exc
 from oslo_db import exception as db_exc
 
 from ironic_lite.common import exception
+
+# The database out of reach. oslo.db translates most such errors into
+# DBConnectionError, but not those raised while the pool reconnects.
+DATABASE_UNREACHABLE = (db_exc.DBConnectionError,
+                        sqlalchemy.exc.OperationalError)
 
 
 class TrackedEndpoint:
@@ -49,7 +55,7 @@ class TrackedEndpoint:
                 self._busy += 1
             try:
                 return value(*args, **kwargs)
-            except db_exc.DBConnectionError as e:
+            except DATABASE_UNREACHABLE as e:
                 if self._on_database_error is not None:
                     self._on_database_error()
                 _raise_unavailable(e)
@@ -87,7 +93,7 @@ class TrackedEndpoint:
                 self._idle.notify_all()
 
 
-def _raise_unavailable(error: db_exc.DBConnectionError):
+def _raise_unavailable(error: Exception):
     # An outage, not a bug: the API answers 503, and the log gets no
     # traceback for it (an expected exception).
     try:

@@ -160,7 +160,7 @@ class ConductorService:
             LOG.warning('The row of conductor %s disappeared; '
                         'registering it again', self.host)
             self._reregister()
-        except db_exc.DBConnectionError as e:
+        except inflight.DATABASE_UNREACHABLE as e:
             self._locks_in_doubt.set()
             # Expected while the database is away: no traceback each time.
             LOG.warning('Heartbeat of conductor %s failed, the database is '
@@ -208,7 +208,7 @@ class ConductorService:
                 if self._locks_in_doubt.is_set():
                     self._release_orphaned_locks()
                 self.manager.take_over_nodes()
-            except db_exc.DBConnectionError:
+            except inflight.DATABASE_UNREACHABLE:
                 self._locks_in_doubt.set()
                 LOG.warning('Taking over nodes failed, the database is '
                             'unreachable; trying again later')

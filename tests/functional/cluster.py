@@ -115,9 +115,17 @@ class Cluster:
         self.http.close()
         self.engine.dispose()
 
-    def output(self) -> str:
-        return ''.join('==== %s ====\n%s' % (name, ''.join(p.output))
-                       for name, p in self.processes.items())
+    def output(self, tail: int = 200_000) -> str:
+        """What each process printed, its last ``tail`` characters (a test
+        detail must stay far below subunit's 4 MiB packet limit)."""
+        parts = []
+        for name, process in self.processes.items():
+            text = ''.join(process.output)
+            if len(text) > tail:
+                text = '[%d characters left out]\n%s' % (
+                    len(text) - tail, text[-tail:])
+            parts.append('==== %s ====\n%s' % (name, text))
+        return ''.join(parts)
 
     # The API, over HTTP
 

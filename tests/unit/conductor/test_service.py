@@ -6,6 +6,7 @@ import os
 import threading
 from unittest import mock
 
+import sqlalchemy.exc
 from oslo_db import exception as db_exc
 from oslo_utils import timeutils
 
@@ -372,6 +373,18 @@ class TestDatabaseOutage(ServiceTestCase):
         error = self.assertRaises(exception.ServiceUnavailable,
                                   self.call_update)
         self.assertEqual(503, error.code)
+        self.assertIn('The database is unavailable', str(error))
+
+    def test_a_pool_that_cannot_reconnect_answers_503_too(self):
+        # oslo.db does not translate errors raised while the pool
+        # reconnects.
+        def refused(ctx, node_uuid, changes, reset_interfaces=None):
+            raise sqlalchemy.exc.OperationalError(
+                'SELECT 1', {}, Exception('Connection refused'))
+
+        self.conductor.manager.update_node = refused
+        error = self.assertRaises(exception.ServiceUnavailable,
+                                  self.call_update)
         self.assertIn('The database is unavailable', str(error))
 
     def test_locks_left_by_an_outage_are_released_once_it_is_back(self):
