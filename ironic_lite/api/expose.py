@@ -49,6 +49,12 @@ def guard(f):
                 raise value.error
         try:
             return f(*args, **kwargs)
+        except exception.IronicLiteException as e:
+            if e.code >= 500 and str(e) != e.faultstring:
+                # Crossed RPC (a conductor's 503): its str() ends with the
+                # remote traceback, which WSME puts in a 5xx faultstring.
+                raise type(e).__mro__[1](e.faultstring) from None
+            raise
         except _PASS_THROUGH:
             raise
         except (db_exc.DBConnectionError, sqlalchemy.exc.OperationalError):

@@ -3,13 +3,16 @@ release dead conductors' locks, unregister."""
 
 import datetime
 import os
+import sys
 import threading
 from unittest import mock
 
 import sqlalchemy.exc
 from oslo_db import exception as db_exc
+from oslo_messaging._drivers import common as messaging_common
 from oslo_utils import timeutils
 
+from ironic_lite.api import expose
 from ironic_lite.common import context
 from ironic_lite.common import exception
 from ironic_lite.common import hash_ring
@@ -386,6 +389,28 @@ class TestDatabaseOutage(ServiceTestCase):
         error = self.assertRaises(exception.ServiceUnavailable,
                                   self.call_update)
         self.assertIn('The database is unavailable', str(error))
+
+    def test_the_api_shows_a_remote_503_without_its_traceback(self):
+        # What a real broker delivers: the remote traceback appended to
+        # str(), which WSME would put in a 5xx faultstring.
+        try:
+            raise exception.ServiceUnavailable(service='The database',
+                                               reason='no connection')
+        except exception.ServiceUnavailable:
+            data = messaging_common.serialize_remote_exception(
+                sys.exc_info())
+        remote = messaging_common.deserialize_remote_exception(
+            data, rpc.ALLOWED_EXMODS)
+        self.assertIn('Traceback', str(remote))
+
+        def controller():
+            raise remote
+
+        error = self.assertRaises(exception.ServiceUnavailable,
+                                  expose.guard(controller))
+        self.assertEqual('The database is unavailable: no connection',
+                         str(error))
+        self.assertEqual(503, error.code)
 
     def test_locks_left_by_an_outage_are_released_once_it_is_back(self):
         real_update = self.conductor.manager.update_node
