@@ -278,7 +278,7 @@ class ConductorService:
             self.dbapi.unregister_conductor(self.host)
         except exception.ConductorNotFound:
             pass
-        except db_exc.DBError as e:
+        except (db_exc.DBError, *inflight.DATABASE_UNREACHABLE) as e:
             LOG.warning('Could not mark conductor %s offline (%s); the '
                         'others drop it once its heartbeat is older than '
                         '%s seconds', self.host, e,

@@ -76,6 +76,17 @@ class TestLifecycle(ServiceTestCase):
                           'ipmi', '')
         conductor.stop()  # twice is harmless
 
+    def test_stop_without_the_database_still_ends(self):
+        conductor = self.start()
+        refused = sqlalchemy.exc.OperationalError(
+            'UPDATE', {}, Exception('Connection refused'))
+        with mock.patch.object(self.dbapi, 'unregister_conductor',
+                               side_effect=refused):
+            self.assertTrue(conductor.stop())
+        # Still online in the database: the others drop it once its last
+        # heartbeat is older than heartbeat_timeout.
+        self.assertTrue(self.dbapi.get_conductor('test-conductor').online)
+
     def test_second_process_with_the_same_name_is_refused(self):
         self.start()
         twin = service.ConductorService(host='test-conductor')
