@@ -6,6 +6,7 @@ import inspect
 import itertools
 
 import pecan
+import sqlalchemy.exc
 import wsme.exc
 import wsmeext.pecan
 from oslo_db import exception as db_exc
@@ -53,10 +54,16 @@ def guard(f):
         except exception.IronicLiteException as e:
             if e.retry_after is not None:
                 pecan.response.headers['Retry-After'] = str(e.retry_after)
+            if e.code >= 500 and str(e) != e.faultstring:
+                # Crossed RPC (a conductor's 503): its str() ends with the
+                # remote traceback, which WSME puts in a 5xx faultstring.
+                raise type(e).__mro__[1](e.faultstring) from None
             raise
         except _PASS_THROUGH:
             raise
-        except db_exc.DBConnectionError:
+        except (db_exc.DBConnectionError, sqlalchemy.exc.OperationalError):
+            # (oslo.db leaves errors raised while the pool reconnects as
+            # they are.)
             LOG.exception('The database is unreachable')
             raise exception.ServiceUnavailable(
                 service='The database', reason='no connection')

@@ -51,10 +51,15 @@ def main(argv: list[str] | None = None) -> int:
           % (api.url, conductor.host, CONF.database.connection, api.url,
              api.url), flush=True)
     signals.wait()
-    api.stop()
-    conductor.stop()
-    rpc.cleanup()
-    return 0
+    deadline = common.stop_within(CONF.conductor.graceful_shutdown_timeout)
+    # Out of the ring first, then no new HTTP connections, then the
+    # requests and RPC calls under way get what is left of the bound.
+    conductor.leave()
+    served = common.run_bounded(api.stop, common.remaining(deadline),
+                                'stopping the API')
+    drained = conductor.stop(common.remaining(deadline))
+    common.run_bounded(rpc.cleanup, common.CLOSE_BOUND, 'closing RPC')
+    common.exit_now(0 if served and drained else 1)
 
 
 if __name__ == '__main__':

@@ -5,6 +5,7 @@ import sys
 from oslo_log import log
 
 from ironic_lite.cmd import common
+from ironic_lite.conf import CONF
 
 LOG = log.getLogger(__name__)
 
@@ -25,9 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     api.start()
     print('ironic-lite-api listening on %s' % api.url, flush=True)
     signals.wait()
-    api.stop()
-    rpc.cleanup()
-    return 0
+    deadline = common.stop_within(CONF.conductor.graceful_shutdown_timeout)
+    served = common.run_bounded(api.stop, common.remaining(deadline),
+                                'stopping the API')
+    common.run_bounded(rpc.cleanup, common.CLOSE_BOUND, 'closing RPC')
+    # A request still computing past the bound must not hold the process.
+    common.exit_now(0 if served else 1)
 
 
 if __name__ == '__main__':

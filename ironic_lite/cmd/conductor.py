@@ -1,13 +1,12 @@
 """ironic-lite-conductor: one conductor; run one per host."""
 
-import logging
-import os
 import sys
 import threading
 
 from oslo_log import log
 
 from ironic_lite.cmd import common
+from ironic_lite.conf import CONF
 
 LOG = log.getLogger(__name__)
 
@@ -32,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
             conductor.start()
         except exception.IronicLiteException as e:
             failures.append(e)
+        except Exception as e:
+            LOG.exception('Conductor %s failed to start', conductor.host)
+            failures.append(e)
         finally:
             started.set()
 
@@ -41,11 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     while not started.wait(0.5):
         if signals.received.is_set():
             LOG.warning('Stopping before the conductor could start')
+            common.stop_within(CONF.conductor.graceful_shutdown_timeout)
             conductor.stop()
             # The transport's own threads still wait for the broker and
             # would hold the interpreter at exit.
-            logging.shutdown()
-            os._exit(0)
+            common.exit_now(0)
     if failures:
         LOG.error('Conductor %s cannot start: %s', conductor.host,
                   failures[0])
@@ -54,9 +56,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print('ironic-lite-conductor %s started' % conductor.host, flush=True)
     signals.wait()
-    conductor.stop()
-    rpc.cleanup()
-    return 0
+    deadline = common.stop_within(CONF.conductor.graceful_shutdown_timeout)
+    drained = conductor.stop(common.remaining(deadline))
+    common.run_bounded(rpc.cleanup, common.CLOSE_BOUND, 'closing RPC')
+    # Whatever still runs past the bound is abandoned here.
+    common.exit_now(0 if drained else 1)
 
 
 if __name__ == '__main__':

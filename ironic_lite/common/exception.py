@@ -181,6 +181,11 @@ class ConductorAlreadyRegistered(Conflict):
                 'another conductor process may be using this host name.')
 
 
+class ConductorAlreadyRunning(ConductorAlreadyRegistered):
+    _msg_fmt = ('Conductor %(conductor)s is already registered and alive: '
+                'process %(pid)s of this machine holds %(path)s.')
+
+
 class NodeNotOwned(Conflict):
     """A conductor was asked to work on a node the ring gives to another."""
 

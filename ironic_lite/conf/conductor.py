@@ -33,6 +33,18 @@ opts = [
                  default=1.0,
                  min=0,
                  help='Seconds between two attempts to lock a busy node.'),
+    cfg.IntOpt('graceful_shutdown_timeout',
+               default=30,
+               min=0,
+               help='On SIGTERM or SIGINT a conductor first leaves the hash '
+                    'rings (its nodes go to the other conductors at once), '
+                    'then waits this many seconds at most for the RPC '
+                    'calls and tasks under way to finish, then exits even '
+                    'if some have not. ironic-lite and ironic-lite-api '
+                    'give the HTTP requests under way the same bound. '
+                    'Keep it below heartbeat_timeout: the node '
+                    'locks of a conductor whose last heartbeat is older '
+                    'than that are released by the other conductors.'),
 ]
 
 

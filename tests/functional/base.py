@@ -13,6 +13,7 @@ import tempfile
 import threading
 import time
 
+import sqlalchemy as sa
 import testtools
 from testtools import content
 
@@ -44,17 +45,24 @@ def write_config(directory: str, sections: dict) -> str:
 class Process:
     """A service process whose output is collected as it runs."""
 
+    # Every process started by this test worker, for the check that none
+    # outlives its test.
+    started: list['Process'] = []
+
     def __init__(self, command: list[str], log_path: str):
         self.command = command
         self.log_path = log_path
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
         self.popen = None
+        self.started_at = None
 
     def start(self) -> 'Process':
+        self.started_at = time.monotonic()
         self.popen = subprocess.Popen(
             self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, bufsize=1)
+        Process.started.append(self)
         threading.Thread(target=self._pump, daemon=True).start()
         return self
 
@@ -105,6 +113,9 @@ class FunctionalTestCase(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
+        # The first clean-up registered runs last, after every other one
+        # has stopped what it started.
+        self.addCleanup(self._assert_no_survivors, len(Process.started))
         self.workdir = tempfile.mkdtemp(prefix='ironic-lite-functional-')
         self.addCleanup(shutil.rmtree, self.workdir, ignore_errors=True)
         # python-ironicclient caches negotiated versions per host:port.
@@ -116,10 +127,15 @@ class FunctionalTestCase(testtools.TestCase):
                 del self.client_env[name]
 
     def start_all_in_one(self, host: str = 'functional-aio',
-                         api_options: dict | None = None) -> Process:
+                         api_options: dict | None = None,
+                         conductor: dict | None = None) -> Process:
+        """``ironic-lite`` on a free port, its state in the test's
+        directory; ``api_options`` and ``conductor``: options of its [api]
+        and [conductor] sections."""
         config = write_config(self.workdir, {
             'DEFAULT': {'state_path': self.workdir, 'host': host},
             'api': {'port': 0, **(api_options or {})},
+            'conductor': conductor or {},
         })
         process = Process(executable('ironic-lite') + ['--config-file',
                                                        config],
@@ -130,7 +146,25 @@ class FunctionalTestCase(testtools.TestCase):
             'ironic-lite-output', content.text_content(
                 ''.join(process.output))))
         self.url = process.wait_for_line(_URL_LINE).group(1)
+        # How long it took to serve: a restart is compared with it.
+        process.serving_after = time.monotonic() - process.started_at
         return process
+
+    @staticmethod
+    def _assert_no_survivors(first: int):
+        """Fail, naming them, if processes this test started still run;
+        kill them."""
+        survivors = [p for p in Process.started[first:]
+                     if p.popen.poll() is None]
+        for process in survivors:
+            process.popen.kill()
+            process.popen.wait()
+        if survivors:
+            raise AssertionError(
+                'The test left %d processes running (now killed): %s' % (
+                    len(survivors), '; '.join(
+                        'pid %d: %s' % (p.popen.pid, ' '.join(p.command))
+                        for p in survivors)))
 
     @staticmethod
     def _stop_quietly(process: Process):
@@ -138,10 +172,13 @@ class FunctionalTestCase(testtools.TestCase):
             process.stop(signal.SIGKILL)
 
     def start_cluster(self, server_url: str,
-                      transport_url: str | None = None):
+                      transport_url: str | None = None,
+                      database_port: int | None = None):
         """A scratch database on ``server_url`` and a Cluster using it and
         ``transport_url`` (this machine's RabbitMQ by default), its schema
-        created; both go away with the test."""
+        created; both go away with the test. With ``database_port`` the
+        processes reach the database on that port of 127.0.0.1 (a proxy);
+        the test itself reads it directly."""
         from tests import services
         from tests.functional import cluster as cluster_mod
         if transport_url is None:
@@ -156,8 +193,14 @@ class FunctionalTestCase(testtools.TestCase):
             services.unavailable(self, 'no database server at %s: %s'
                                  % (server_url, e))
         self.addCleanup(scratch.drop)
+        direct_url = database_url
+        if database_port is not None:
+            database_url = sa.engine.make_url(database_url).set(
+                host='127.0.0.1', port=database_port).render_as_string(
+                    hide_password=False)
         cluster = cluster_mod.Cluster(self.workdir, database_url,
-                                      transport_url)
+                                      transport_url,
+                                      direct_database_url=direct_url)
         self.addCleanup(cluster.shutdown)
         self.addOnException(lambda exc_info: self.addDetail(
             'cluster-output', content.text_content(cluster.output())))

@@ -17,22 +17,29 @@ _API_LINE = re.compile(r'ironic-lite-api listening on (http://\S+)')
 # Fast enough for tests: a conductor is dead 5 s after its last heartbeat.
 HEARTBEAT_INTERVAL = 1
 HEARTBEAT_TIMEOUT = 5
+# How long the API waits for a conductor's answer.
+RPC_RESPONSE_TIMEOUT = 20
 
 
 class Cluster:
     """Processes named ``<name>-<suffix>`` so that clusters sharing this
     machine's RabbitMQ never exchange messages."""
 
-    def __init__(self, workdir: str, database_url: str, transport_url: str):
+    def __init__(self, workdir: str, database_url: str, transport_url: str,
+                 direct_database_url: str | None = None):
         self.workdir = workdir
         self.database_url = database_url
         self.transport_url = transport_url
         self.suffix = uuid.uuid4().hex[:6]
         self.exchange = 'ironic-lite-test-%s' % self.suffix
         self.processes: dict[str, base.Process] = {}
+        # Every process started, also those a later one of the same name
+        # replaced in ``processes`` (a twin): shutdown stops them all.
+        self.started: list[base.Process] = []
         self.api_url = None
         self.api_urls: dict[str, str] = {}
-        self.engine = sa.create_engine(database_url)
+        # The test's own reads go around any proxy the processes use.
+        self.engine = sa.create_engine(direct_database_url or database_url)
         self.http = requests.Session()
         self.http.headers.update({
             'X-OpenStack-Ironic-API-Version': 'latest',
@@ -51,7 +58,7 @@ class Cluster:
                 'transport_url': self.transport_url,
                 'control_exchange': self.exchange,
                 'enabled_hardware_types': 'fake-hardware,ipmi',
-                'rpc_response_timeout': 20,
+                'rpc_response_timeout': RPC_RESPONSE_TIMEOUT,
             },
             'api': {'port': 0},
             'conductor': {
@@ -101,21 +108,30 @@ class Cluster:
             base.executable(command) + ['--config-file', config],
             os.path.join(self.workdir, '%s.log' % name)).start()
         self.processes[name] = process
+        self.started.append(process)
         return process
 
     def stop(self, name: str, sig=signal.SIGTERM) -> int:
         return self.processes[name].stop(sig)
 
     def shutdown(self) -> None:
-        for process in self.processes.values():
+        for process in self.started:
             if process.popen.poll() is None:
                 process.stop(signal.SIGKILL)
         self.http.close()
         self.engine.dispose()
 
-    def output(self) -> str:
-        return ''.join('==== %s ====\n%s' % (name, ''.join(p.output))
-                       for name, p in self.processes.items())
+    def output(self, tail: int = 200_000) -> str:
+        """What each process printed, its last ``tail`` characters (a test
+        detail must stay far below subunit's 4 MiB packet limit)."""
+        parts = []
+        for name, process in self.processes.items():
+            text = ''.join(process.output)
+            if len(text) > tail:
+                text = '[%d characters left out]\n%s' % (
+                    len(text) - tail, text[-tail:])
+            parts.append('==== %s ====\n%s' % (name, text))
+        return ''.join(parts)
 
     # The API, over HTTP
 

@@ -1,10 +1,38 @@
 """The all-in-one ``ironic-lite`` process and the stock CLI."""
 
+import os
 import signal
+import threading
+import time
 
+import requests
 import sqlalchemy as sa
+from testtools import content
 
+from tests.base import wait_for
 from tests.functional import base
+
+# From SIGTERM to the process gone.
+EXIT_BOUND = 3.0
+# From starting ironic-lite again after kill -9 to serving. On a machine so
+# loaded that a first start takes longer than half of it, the bound is
+# twice what the first start took: the restart must add no wait of its own.
+RESTART_BOUND = 3.0
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far."""
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def _refused(url: str) -> bool:
+    try:
+        requests.get(url, timeout=1)
+    except requests.ConnectionError:
+        return True
+    return False
 
 
 class TestAllInOne(base.FunctionalTestCase):
@@ -61,7 +89,13 @@ class TestAllInOne(base.FunctionalTestCase):
                            'conductor_group': '', 'alive': True}],
                          conductors)
 
-        self.assertEqual(0, self.process.stop(signal.SIGTERM))
+        self.process.popen.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        # No new connection is taken, and the process ends, promptly.
+        wait_for(lambda: _refused(self.url), timeout=EXIT_BOUND,
+                 message='the API to stop listening')
+        self.assertEqual(0, self.process.popen.wait(
+            max(0.0, signalled + EXIT_BOUND - time.monotonic())))
         engine = sa.create_engine('sqlite:///%s/ironic-lite.sqlite'
                                   % self.workdir)
         with engine.connect() as connection:
@@ -70,3 +104,72 @@ class TestAllInOne(base.FunctionalTestCase):
                 "'functional-aio'")).scalar_one()
         engine.dispose()
         self.assertFalse(online)
+
+    def test_restart_after_kill_9_serves_at_once(self):
+        first = self.process.serving_after
+        self.process.stop(signal.SIGKILL)
+
+        # Same host, same state_path: the row the dead process left alive
+        # is taken over at once.
+        again = self.start_all_in_one(host='functional-aio')
+        conductors = requests.get(
+            self.url + '/v1/conductors',
+            headers={'X-OpenStack-Ironic-API-Version': 'latest'}, timeout=10)
+        self.assertEqual([('functional-aio', True)],
+                         [(c['hostname'], c['alive'])
+                          for c in conductors.json()['conductors']])
+        created = requests.post(self.url + '/v1/nodes',
+                                json={'driver': 'fake-hardware'},
+                                timeout=10)
+        self.assertEqual(201, created.status_code, created.text)
+        serving = time.monotonic() - again.started_at
+        self.addDetail('first-start-s', content.text_content('%.2f' % first))
+        self.addDetail('restart-s', content.text_content('%.2f' % serving))
+        self.assertLess(serving, max(RESTART_BOUND, 2 * first))
+
+    def test_sigterm_ends_the_process_while_a_request_computes(self):
+        self.process.stop(signal.SIGTERM)
+        grace = 1
+        process = self.start_all_in_one(
+            conductor={'graceful_shutdown_timeout': grace})
+        node = requests.post(self.url + '/v1/nodes',
+                             json={'driver': 'fake-hardware'}, timeout=10)
+        self.assertEqual(201, node.status_code, node.text)
+
+        # A PATCH costly enough to keep a thread computing for minutes on
+        # code whose patching is quadratic (answered at once where it is
+        # refused or linear: the stop must be prompt either way).
+        body = [{'op': 'add', 'path': '/extra/k%d' % i, 'value': i}
+                for i in range(20000)]
+        outcome = []
+
+        def patch():
+            try:
+                outcome.append(requests.patch(
+                    self.url + '/v1/nodes/%s' % node.json()['uuid'],
+                    json=body, timeout=600).status_code)
+            except requests.RequestException as e:
+                outcome.append(e)
+
+        client = threading.Thread(target=patch, daemon=True)
+        client.start()
+        pid = process.popen.pid
+        before = _cpu_seconds(pid)
+        wait_for(lambda: outcome or _cpu_seconds(pid) - before > 1.0,
+                 timeout=60, message='the PATCH to be computing')
+
+        process.popen.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        bound = grace + EXIT_BOUND
+        try:
+            status = process.popen.wait(bound)
+        except Exception:
+            self.fail('ironic-lite still runs %ss after SIGTERM' % bound)
+        self.addDetail('sigterm-to-exit-s', content.text_content(
+            '%.2f' % (time.monotonic() - signalled)))
+        # 1 when the request was abandoned, 0 when it ended in time.
+        self.assertIn(status, (0, 1))
+        client.join(60)
+        self.assertTrue(outcome)
+        if not isinstance(outcome[0], Exception):
+            self.assertLess(outcome[0], 500)

@@ -4,8 +4,10 @@ names for a node must be the conductor that does its work, also while
 conductors stop, crash and come back."""
 
 import concurrent.futures
+import json
 import re
 import signal
+import threading
 import time
 
 from testtools import content
@@ -17,6 +19,14 @@ from tests.functional import cluster as cluster_mod
 
 DEFAULT_GROUP = ''
 RACK2 = 'rack2'
+
+# From SIGTERM: out of the API's view (the issue's figure, with room for a
+# loaded 2-core machine), and the process gone.
+LEAVE_BOUND = 0.5
+LEAVE_MARGIN = 0.5
+EXIT_BOUND = 3.0
+# No request may take longer than this while a conductor stops.
+REQUEST_BOUND = 10.0
 
 
 class ClusterTestMixin:
@@ -144,6 +154,87 @@ class ClusterTestMixin:
         wait_for(lambda: {u for u, h in self.cluster.affinities().items()
                           if h == self.c2} == set(c2_nodes), timeout=10,
                  message='c2 to take over its nodes')
+
+    def test_sigterm_leaves_first_and_loses_no_call(self):
+        groups = self.create_nodes(40)
+        before = self.assert_owned_within_groups(groups, self.group_members)
+        c1_nodes = sorted(u for u, owner in before.items()
+                          if owner == self.c1)
+        self.assertGreaterEqual(len(c1_nodes), 4)
+
+        # Clients patch c1's nodes (each client its own nodes, one request
+        # at a time) while c1 stops; each request adds two keys at once.
+        results, done = [], threading.Event()
+
+        def client(index):
+            mine = c1_nodes[index::4]
+            count = 0
+            while not done.is_set():
+                uuid = mine[count % len(mine)]
+                key = 'c%d-%d' % (index, count)
+                started = time.monotonic()
+                response = self.cluster.request(
+                    'PATCH', '/v1/nodes/%s' % uuid, json=[
+                        {'op': 'add', 'path': '/extra/%s-a' % key,
+                         'value': 1},
+                        {'op': 'add', 'path': '/extra/%s-b' % key,
+                         'value': 2}])
+                results.append((uuid, key, response,
+                                time.monotonic() - started))
+                count += 1
+
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            clients = [pool.submit(client, i) for i in range(4)]
+            try:
+                wait_for(lambda: len(results) >= 8,
+                         message='the clients to get going')
+                process = self.cluster.processes['c1']
+                process.popen.send_signal(signal.SIGTERM)
+                signalled = time.monotonic()
+                wait_for(lambda: not self.cluster.alive()[self.c1]
+                         and self.c1 not in
+                         self.cluster.node_owners().values(),
+                         timeout=LEAVE_BOUND + LEAVE_MARGIN, interval=0.01,
+                         message='c1 to leave the API view')
+                left = time.monotonic() - signalled
+                status = process.popen.wait(
+                    max(0.0, signalled + EXIT_BOUND - time.monotonic()))
+                exited = time.monotonic() - signalled
+                sent = len(results)
+                wait_for(lambda: len(results) >= sent + 8,
+                         message='requests after the stop')
+            finally:
+                done.set()
+                for future in clients:
+                    future.result()
+        self.addDetail('sigterm-to-left-s', content.text_content(
+            '%.3f' % left))
+        self.addDetail('sigterm-to-exit-s', content.text_content(
+            '%.3f' % exited))
+        self.assertEqual(0, status)
+
+        # Every request answered in time: 200, or a clean error in Ironic's
+        # format; each one's two keys are both there or both absent, and
+        # both there when it was acknowledged.
+        nodes = {uuid: self.cluster.get('/v1/nodes/%s' % uuid).json()
+                 for uuid in c1_nodes}
+        for uuid, key, response, took in results:
+            self.assertLess(took, REQUEST_BOUND, (key, response.text))
+            if response.status_code != 200:
+                self.assertIn(response.status_code, (409, 503),
+                              response.text)
+                fault = json.loads(response.json()['error_message'])
+                self.assertNotIn('Traceback', fault['faultstring'])
+            extra = nodes[uuid]['extra']
+            present = ('%s-a' % key in extra, '%s-b' % key in extra)
+            self.assertIn(present, [(True, True), (False, False)], key)
+            if response.status_code == 200:
+                self.assertEqual((True, True), present, key)
+        # The nodes went on being served, by c2 now.
+        self.assertTrue(any(r.status_code == 200
+                            for _, _, r, _ in results[sent:]))
+        self.assertEqual({self.c2}, {self.cluster.node_owners()[u]
+                                     for u in c1_nodes})
 
     def test_second_conductor_with_the_same_name_refuses_to_start(self):
         twin = self.cluster.start_conductor('c1', DEFAULT_GROUP,

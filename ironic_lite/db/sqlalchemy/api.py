@@ -188,27 +188,35 @@ class Connection:
     # Conductors
 
     @_retry_on_deadlock
-    def register_conductor(self, hostname: str, conductor_group: str,
-                           drivers: list[str],
-                           take_over_if_older_than: datetime.datetime
-                           ) -> models.Conductor:
+    def register_conductor(
+            self, hostname: str, conductor_group: str, drivers: list[str],
+            take_over_if_older_than: datetime.datetime,
+            take_over_if_beat_at: Iterable[datetime.datetime] = (),
+            at: datetime.datetime | None = None) -> models.Conductor:
         """Insert or revive the row of a starting conductor.
 
-        An existing row is taken over when it is offline or its heartbeat is
-        older than ``take_over_if_older_than``; otherwise another process
-        holds the name and :class:`ConductorAlreadyRegistered` is raised.
+        An existing row is taken over when it is offline, its heartbeat is
+        older than ``take_over_if_older_than``, or its heartbeat is one of
+        ``take_over_if_beat_at`` (heartbeats of a process known to be dead);
+        otherwise another process holds the name and
+        :class:`ConductorAlreadyRegistered` is raised.
+
+        :param at: the heartbeat to record (default: now).
         """
-        now = timeutils.utcnow()
+        now = at or timeutils.utcnow()
         values = {'conductor_group': conductor_group, 'drivers': drivers,
                   'online': True, 'updated_at': now}
         table = models.Conductor
+        free = [table.online.is_(False), table.updated_at.is_(None),
+                table.updated_at < take_over_if_older_than]
+        dead_beats = list(take_over_if_beat_at)
+        if dead_beats:
+            free.append(table.updated_at.in_(dead_beats))
         with self._writer() as session:
             revived = session.execute(
                 sa.update(table)
                 .where(table.hostname == hostname)
-                .where(sa.or_(table.online.is_(False),
-                              table.updated_at.is_(None),
-                              table.updated_at < take_over_if_older_than))
+                .where(sa.or_(*free))
                 .values(**values)).rowcount
             if not revived:
                 exists = session.scalar(
@@ -242,13 +250,15 @@ class Connection:
                             for item in interfaces)
 
     @_retry_on_deadlock
-    def touch_conductor(self, hostname: str) -> None:
-        """Record a heartbeat."""
+    def touch_conductor(self, hostname: str,
+                        at: datetime.datetime | None = None) -> None:
+        """Record a heartbeat, at ``at`` (default: now)."""
         table = models.Conductor
         with self._writer() as session:
             count = session.execute(
                 sa.update(table).where(table.hostname == hostname)
-                .values(updated_at=timeutils.utcnow(), online=True)).rowcount
+                .values(updated_at=at or timeutils.utcnow(),
+                        online=True)).rowcount
         if not count:
             raise exception.ConductorNotFound(conductor=hostname)
 
@@ -314,6 +324,22 @@ class Connection:
                 sa.select(conductor.hostname)
                 .where(sa.or_(conductor.online.is_(False),
                               conductor.updated_at.is_(None),
+                              conductor.updated_at < heartbeat_before))))
+
+    def get_silent_conductors(self, heartbeat_before: datetime.datetime
+                              ) -> list[str]:
+        """Hostnames with no heartbeat since the given time, online or
+        not (a row that never beat included).
+
+        Unlike :meth:`get_offline_conductors`, a conductor that has just
+        gone offline is not silent yet: it may still be finishing the work
+        it holds node locks for.
+        """
+        conductor = models.Conductor
+        with self._reader() as session:
+            return list(session.scalars(
+                sa.select(conductor.hostname)
+                .where(sa.or_(conductor.updated_at.is_(None),
                               conductor.updated_at < heartbeat_before))))
 
     # Nodes

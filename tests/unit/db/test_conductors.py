@@ -126,6 +126,39 @@ class ConductorTests:
                          (row.id, row.conductor_group, row.drivers,
                           row.online, row.updated_at))
 
+    def test_register_takes_over_a_row_a_dead_process_beat(self):
+        # Its heartbeat is one the dead process recorded (host_lock).
+        self.at(NOW)
+        first = self.register('cond-1', group='rack-1')
+        self.at(NOW + datetime.timedelta(seconds=1))
+        beat = NOW + datetime.timedelta(seconds=1, microseconds=7)
+
+        error = self.assertRaises(
+            exception.ConductorAlreadyRegistered,
+            self.dbapi.register_conductor, 'cond-1', 'rack-2', ['ipmi'],
+            take_over_if_older_than=NOW - TIMEOUT,
+            take_over_if_beat_at=[NOW + datetime.timedelta(microseconds=1)])
+        self.assertEqual('rack-1', self.snapshot('cond-1')['conductor_group'])
+        row = self.dbapi.register_conductor(
+            'cond-1', 'rack-2', ['ipmi'],
+            take_over_if_older_than=NOW - TIMEOUT,
+            take_over_if_beat_at=[NOW - TIMEOUT, NOW], at=beat)
+
+        self.assertEqual((first.id, 'rack-2', True, beat),
+                         (row.id, row.conductor_group, row.online,
+                          row.updated_at))
+        self.assertEqual(beat, self.dbapi.get_conductor('cond-1').updated_at)
+        self.assertIn('already registered', str(error))
+
+    def test_touch_records_the_given_heartbeat(self):
+        self.at(NOW)
+        self.register('cond-1')
+        beat = NOW + datetime.timedelta(seconds=3, microseconds=5)
+
+        self.dbapi.touch_conductor('cond-1', at=beat)
+
+        self.assertEqual(beat, self.dbapi.get_conductor('cond-1').updated_at)
+
     def test_register_takes_over_a_row_that_never_beat(self):
         self.at(NOW)
         self.register('cond-1')
@@ -300,6 +333,16 @@ class ConductorTests:
             heartbeat_before=timeutils.utcnow() - TIMEOUT)
 
         self.assertEqual(['down', 'stale', 'unborn'], sorted(offline))
+
+    def test_silent_conductors(self):
+        # 'down' went offline but beat recently: it may still be finishing
+        # work under its node locks.
+        self._cluster()
+
+        silent = self.dbapi.get_silent_conductors(
+            heartbeat_before=timeutils.utcnow() - TIMEOUT)
+
+        self.assertEqual(['stale', 'unborn'], sorted(silent))
 
     def test_no_conductor_is_offline_within_the_timeout(self):
         self.at(NOW)
