@@ -178,6 +178,19 @@ class OutageTestMixin:
             'SELECT COUNT(*) FROM nodes WHERE reservation IS NOT NULL') == 0,
             timeout=5, message='no node locked')
 
+    def outage_under_load(self, proxy, **cluster_options):
+        """A cluster behind ``proxy`` under load, the proxy cut for a while
+        and restored: the cluster, the load, the answers to requests made
+        during the cut, when it ended and how long recovery took."""
+        cluster, nodes = self.start_load_cluster(**cluster_options)
+        with Load(cluster, nodes) as load:
+            cut, restored = self.outage(load, proxy)
+            recovery = self.wait_recovered(load, restored)
+            self.addDetail('measure-recovery-s', content.text_content(
+                '%.2f' % recovery))
+        during = [a for a in load.answers if cut + 1 < a.started < restored]
+        return cluster, load, during, restored, recovery
+
     def assert_all_running(self, cluster):
         for name, process in cluster.processes.items():
             self.assertIsNone(process.popen.poll(), name)
@@ -190,15 +203,8 @@ class TestDatabaseOutage(OutageTestMixin, base.FunctionalTestCase):
             services.unavailable(self, 'PostgreSQL is not running')
         proxy = tcp_proxy.TCPProxy('127.0.0.1', 5432)
         self.addCleanup(proxy.close)
-        cluster, nodes = self.start_load_cluster(database_port=proxy.port)
-
-        with Load(cluster, nodes) as load:
-            cut, restored = self.outage(load, proxy)
-            recovery = self.wait_recovered(load, restored)
-            self.addDetail('measure-recovery-s', content.text_content(
-                '%.2f' % recovery))
-
-        during = [a for a in load.answers if cut + 1 < a.started < restored]
+        cluster, load, during, restored, recovery = self.outage_under_load(
+            proxy, database_port=proxy.port)
         self.assertTrue(during)
         self.assertTrue(any(a.status == 503 for a in during))
         self.assert_clean_answers(load)
@@ -221,16 +227,9 @@ class TestBrokerOutage(OutageTestMixin, base.FunctionalTestCase):
             services.unavailable(self, 'RabbitMQ is not running')
         proxy = tcp_proxy.TCPProxy('127.0.0.1', 5672)
         self.addCleanup(proxy.close)
-        cluster, nodes = self.start_load_cluster(
+        cluster, load, during, restored, recovery = self.outage_under_load(
+            proxy,
             transport_url='rabbit://guest:guest@127.0.0.1:%d/' % proxy.port)
-
-        with Load(cluster, nodes) as load:
-            cut, restored = self.outage(load, proxy)
-            recovery = self.wait_recovered(load, restored)
-            self.addDetail('measure-recovery-s', content.text_content(
-                '%.2f' % recovery))
-
-        during = [a for a in load.answers if cut + 1 < a.started < restored]
         # Reads work; writes, which need a conductor over RPC, get 503.
         self.assertTrue(any(a.kind == 'patch' for a in during))
         for answer in during:
