@@ -271,7 +271,7 @@ class TestStop(ServiceTestCase):
         self.entered, self.release = threading.Event(), threading.Event()
         self.addCleanup(self.release.set)
 
-        def slow_update(ctx, node_uuid, changes, reset_interfaces=None):
+        def slow_update(ctx, node_uuid, changes, **kwargs):
             self.entered.set()
             self.release.wait(30)
             self.dbapi.update_node(self.node.id, changes)
@@ -376,8 +376,7 @@ class TestDatabaseOutage(ServiceTestCase):
         rpcapi.ConductorAPI(self.ring).update_node(
             context.get_admin_context(), self.node, {'extra': {'a': 'b'}})
 
-    def lose_the_database(self, ctx, node_uuid, changes,
-                          reset_interfaces=None):
+    def lose_the_database(self, ctx, node_uuid, changes, **kwargs):
         # A task that took the lock and could not give it back.
         self.dbapi.reserve_node('test-conductor', self.node.id)
         raise db_exc.DBConnectionError('gone')
@@ -392,7 +391,7 @@ class TestDatabaseOutage(ServiceTestCase):
     def test_a_pool_that_cannot_reconnect_answers_503_too(self):
         # oslo.db does not translate errors raised while the pool
         # reconnects.
-        def refused(ctx, node_uuid, changes, reset_interfaces=None):
+        def refused(ctx, node_uuid, changes, **kwargs):
             raise sqlalchemy.exc.OperationalError(
                 'SELECT 1', {}, Exception('Connection refused'))
 
