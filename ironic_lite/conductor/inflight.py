@@ -15,8 +15,11 @@ import threading
 import oslo_messaging as messaging
 import sqlalchemy.exc
 from oslo_db import exception as db_exc
+from oslo_log import log
 
 from ironic_lite.common import exception
+
+LOG = log.getLogger(__name__)
 
 # The database out of reach. oslo.db translates most such errors into
 # DBConnectionError, but not those raised while the pool reconnects.
@@ -56,6 +59,8 @@ class TrackedEndpoint:
             try:
                 return value(*args, **kwargs)
             except DATABASE_UNREACHABLE as e:
+                LOG.warning('%s failed, the database out of reach: %s',
+                            name, e)
                 if self._on_database_error is not None:
                     self._on_database_error()
                 _raise_unavailable(e)

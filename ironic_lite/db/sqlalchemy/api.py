@@ -19,8 +19,21 @@ from ironic_lite.common import exception
 from ironic_lite.conf import CONF
 from ironic_lite.db.sqlalchemy import models
 
-_retry_on_deadlock = oslo_db_api.wrap_db_retry(max_retries=5,
-                                               retry_on_deadlock=True)
+
+def is_sqlite_busy(error: Exception) -> bool:
+    """SQLite refusing a write at once: the transaction read a snapshot that
+    another connection has since written past (SQLITE_BUSY_SNAPSHOT, which
+    no busy timeout waits out). Only a new transaction can succeed."""
+    return (isinstance(error, sa.exc.OperationalError)
+            and isinstance(error.orig, sqlite3.OperationalError)
+            and 'database is locked' in str(error.orig))
+
+
+# Deadlocks (MariaDB, PostgreSQL) and SQLite's busy snapshots: the whole
+# transaction again, after a short, growing, jittered pause.
+_retry_on_deadlock = oslo_db_api.wrap_db_retry(
+    max_retries=5, retry_on_deadlock=True, exception_checker=is_sqlite_busy,
+    retry_interval=0.1, max_retry_interval=2, jitter=True)
 
 
 # (conductor_group, driver) -> arcs ``(low, high)`` of ring positions:
