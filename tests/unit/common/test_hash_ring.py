@@ -24,6 +24,7 @@ from tooz import hashring
 
 from ironic_lite.common import exception
 from ironic_lite.common import hash_ring
+from ironic_lite.common import ring_position
 from ironic_lite.conf import CONF
 from ironic_lite.db.sqlalchemy import models
 from tests import base
@@ -159,7 +160,7 @@ class ReferenceRingTest(base.TestCase):
 
     def test_ring_position_is_md5_hex(self):
         for node_uuid in node_uuids(100):
-            position = hash_ring.ring_position(node_uuid)
+            position = ring_position.ring_position(node_uuid)
             self.assertRegex(position, '^[0-9a-f]{32}$')
             self.assertEqual(md5_int(node_uuid.encode()), int(position, 16))
 
@@ -377,7 +378,7 @@ class ArcsTest(FleetTestCase):
         return arc_host
 
     def test_arcs_partition_every_ring(self):
-        positions = [hash_ring.ring_position(u) for u in self.uuids]
+        positions = [ring_position.ring_position(u) for u in self.uuids]
         for (group, driver) in RING_KEYS:
             ring = self.manager.get_ring(driver, group)
             reference = ReferenceRing(ring.hosts)
@@ -583,11 +584,11 @@ class SchemaPositionTest(base.DBTestCase):
         for node_uuid in node_uuids(20):
             row = self.dbapi.create_node({'uuid': node_uuid,
                                           'driver': 'fake-hardware'})
-            self.assertEqual(hash_ring.ring_position(node_uuid),
+            self.assertEqual(ring_position.ring_position(node_uuid),
                              row.ring_position)
         with self.dbapi.engine.connect() as connection:
             stored = dict(connection.execute(
                 sa.select(models.Node.uuid, models.Node.ring_position))
                 .all())
-        self.assertEqual({u: hash_ring.ring_position(u) for u in stored},
+        self.assertEqual({u: ring_position.ring_position(u) for u in stored},
                          stored)
