@@ -96,11 +96,6 @@ class ConductorHardwareInterface(TimestampMixin, Base):
                         server_default=sa.false())
 
 
-INTERFACE_TYPES = ('bios', 'boot', 'console', 'deploy', 'inspect',
-                   'management', 'network', 'power', 'raid', 'rescue',
-                   'storage', 'vendor')
-
-
 class Node(TimestampMixin, Base):
     __tablename__ = 'nodes'
     __table_args__ = (

@@ -279,8 +279,7 @@ class OwnershipTest(FleetTestCase):
         fleet = dict(FLEET, **{'almost-stale': ('rack2', ('ipmi',))})
         self.assertEqual(self.expected_owners(fleet), self.owners())
 
-    def test_replicas_keep_the_first_host_in_every_manager(self):
-        self.config(hash_distribution_replicas=3)
+    def test_every_manager_names_the_first_host_walking_the_ring(self):
         references = {key: ReferenceRing(hosts_of(FLEET, *key))
                       for key in RING_KEYS}
         expected = [references[(n.conductor_group, n.driver)].walk_from(
@@ -289,10 +288,9 @@ class OwnershipTest(FleetTestCase):
             manager = hash_ring.HashRingManager(self.dbapi)
             self.assertEqual(expected, self.owners(manager))
 
-    def test_replicas_choose_the_same_host_in_every_process(self):
+    def test_every_process_names_the_same_host(self):
         """Ironic pops a host from a set, which depends on the string hash
         seed of the process; ironic-lite must not."""
-        self.config(hash_distribution_replicas=3)
         key = ('', 'fake-hardware')
         uuids = [n.uuid for n in self.nodes
                  if (n.conductor_group, n.driver) == key]
@@ -311,7 +309,6 @@ import json, sys, types
 from tooz import hashring
 from ironic_lite.conf import CONF
 CONF([], project='ironic-lite', default_config_files=[])
-CONF.set_override('hash_distribution_replicas', 3)
 from ironic_lite.common import hash_ring
 from ironic_lite.db.sqlalchemy import api as db_sqlalchemy
 url, group, driver = sys.argv[1:4]

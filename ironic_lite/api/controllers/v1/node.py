@@ -23,6 +23,7 @@ from ironic_lite.api.controllers.v1 import listing
 from ironic_lite.api.controllers.v1 import routing
 from ironic_lite.api.controllers.v1 import types
 from ironic_lite.common import exception
+from ironic_lite.common import interfaces
 from ironic_lite.common import states
 from ironic_lite.conf import CONF
 from ironic_lite.db.sqlalchemy import api as db_sqlalchemy
@@ -185,9 +186,6 @@ class NodeField:
         return not self.patchable and self.refused_on_patch is None
 
 
-_INTERFACES = tuple('%s_interface' % name for name in (
-    'bios', 'boot', 'console', 'deploy', 'inspect', 'management', 'network',
-    'power', 'raid', 'rescue', 'storage', 'vendor'))
 _PROTECTION_ON_CREATE = ('Cannot specify protected or protected_reason on '
                          'node creation. These fields can only be set for '
                          'active nodes')
@@ -235,7 +233,7 @@ FIELDS: dict[str, NodeField] = {f.name: f for f in [
         'updated via the node traits API.')),
     NodeField('created_at'),
     NodeField('updated_at'),
-    *(NodeField(name, _check_text(255)) for name in _INTERFACES),
+    *(NodeField(name, _check_text(255)) for name in interfaces.NODE_FIELDS),
 ]}
 
 DEFAULT_FIELDS = ('instance_uuid', 'maintenance', 'name', 'power_state',
