@@ -16,6 +16,8 @@ from pecan import rest
 
 from ironic_lite.api import expose
 from ironic_lite.api import policy
+from ironic_lite.api import rings
+from ironic_lite.api import timestamps
 from ironic_lite.api import versions
 from ironic_lite.api.controllers import link
 from ironic_lite.api.controllers.v1 import conductor as conductor_api
@@ -303,7 +305,7 @@ class NodeRenderer:
 
     def conductor_of(self, row) -> str | None:
         try:
-            return conductor_api.rings_for(self.request).conductor_for(row)
+            return rings.rings_for(self.request).conductor_for(row)
         except (exception.NoValidHost, exception.TemporaryFailure) as e:
             LOG.debug('No conductor for node %s: %s', row.uuid, e)
             return None
@@ -315,7 +317,7 @@ class NodeRenderer:
             return None
         value = getattr(row, field)
         if field in _TIMESTAMPS:
-            return conductor_api.isotime(value)
+            return timestamps.isotime(value)
         if field in _SECRET_DOCUMENTS:
             return _masked(field, value)
         if field == 'provision_state':
@@ -612,7 +614,7 @@ class NodeConductorController(rest.RestController):
         policy.authorize('baremetal:node:get', request.context)
         row = get_node(request, self.node_ident)
         try:
-            hostname = conductor_api.rings_for(request).conductor_for(row)
+            hostname = rings.rings_for(request).conductor_for(row)
         except (exception.NoValidHost, exception.TemporaryFailure) as e:
             raise exception.NotFound(
                 'No alive conductor can serve node %s: %s' % (row.uuid, e))
@@ -675,7 +677,7 @@ class NodesController(rest.RestController):
                                      % filters['chassis_uuid'])
         hostname = query.pop('conductor', None)
         if hostname:
-            query['ring_arcs'] = conductor_api.rings_for(request).arcs_of(
+            query['ring_arcs'] = rings.rings_for(request).arcs_of(
                 hostname)
 
         marker_row = None
