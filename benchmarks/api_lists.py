@@ -18,6 +18,7 @@ from oslo_utils import uuidutils  # noqa: E402
 
 from ironic_lite.api import app  # noqa: E402
 from ironic_lite.common import hash_ring  # noqa: E402
+from ironic_lite.common import ring_position  # noqa: E402
 from ironic_lite.db.sqlalchemy import models  # noqa: E402
 from tests.unit.api import base  # noqa: E402
 
@@ -57,7 +58,7 @@ def main() -> int:
         uuid = uuidutils.generate_uuid()
         rows.append({'uuid': uuid, 'name': 'node-%05d' % i,
                      'driver': 'fake-hardware', 'conductor_group': '',
-                     'ring_position': hash_ring.ring_position(uuid),
+                     'ring_position': ring_position.ring_position(uuid),
                      'provision_state': 'available',
                      'driver_info': {'ipmi_address': '192.0.2.%d' % (i % 250),
                                      'ipmi_password': 'secret'},

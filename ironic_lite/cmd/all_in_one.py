@@ -10,15 +10,16 @@ import sys
 from oslo_log import log
 
 from ironic_lite.cmd import common
+from ironic_lite.common import startup
 from ironic_lite.conf import CONF
 
 LOG = log.getLogger(__name__)
 
 
 def main(argv: list[str] | None = None) -> int:
-    common.prepare(sys.argv[1:] if argv is None else argv, 'ironic-lite')
+    startup.prepare(sys.argv[1:] if argv is None else argv, 'ironic-lite')
     signals = common.StopSignals()
-    common.start_messaging(require_url=False, default_url='fake://')
+    startup.start_messaging(require_url=False, default_url='fake://')
 
     from ironic_lite.api import server
     from ironic_lite.common import exception

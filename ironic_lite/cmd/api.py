@@ -5,21 +5,22 @@ import sys
 from oslo_log import log
 
 from ironic_lite.cmd import common
+from ironic_lite.common import startup
 from ironic_lite.conf import CONF
 
 LOG = log.getLogger(__name__)
 
 
 def main(argv: list[str] | None = None) -> int:
-    common.prepare(sys.argv[1:] if argv is None else argv, 'ironic-lite-api')
+    startup.prepare(sys.argv[1:] if argv is None else argv, 'ironic-lite-api')
     signals = common.StopSignals()
-    common.require_current_schema()
-    common.start_messaging(require_url=True)
+    startup.require_current_schema()
+    startup.start_messaging(require_url=True)
 
     from ironic_lite.api import server
     from ironic_lite.common import hash_ring
+    from ironic_lite.common import membership
     from ironic_lite.common import rpc
-    from ironic_lite.conductor import membership
 
     membership.start_listener(hash_ring.get_manager(), background=True)
     api = server.APIServer()

@@ -1,4 +1,8 @@
-"""What every ironic-lite command does first: configuration and logging."""
+"""What only the console scripts need: stop signals and a bounded stop.
+
+Start-up (configuration, logging, messaging, the schema check) is in
+``common/startup.py``, shared with ``api/wsgi.py``.
+"""
 
 import faulthandler
 import logging
@@ -11,47 +15,7 @@ import typing
 
 from oslo_log import log
 
-from ironic_lite.conf import CONF
-
 LOG = log.getLogger(__name__)
-
-_QUIET_LOGGERS = ['amqp=WARN', 'amqplib=WARN', 'kombu=WARN',
-                  'oslo.messaging=INFO', 'oslo_messaging=INFO',
-                  'sqlalchemy=WARN', 'stevedore=WARN', 'oslo_policy=WARN',
-                  'alembic=WARN', 'waitress=WARN', 'urllib3=WARN',
-                  'oslo_db=WARN', 'tooz=WARN',
-                  # A line for every request that waits for a thread.
-                  'waitress.queue=ERROR',
-                  # WSME logs every 5xx with a traceback, 503s included;
-                  # unexpected errors are logged by ironic_lite.api.expose.
-                  'wsme.api=CRITICAL']
-
-
-def prepare(argv: list[str], prog: str) -> None:
-    """Parse the configuration and set up logging."""
-    log.register_options(CONF)
-    log.set_defaults(default_log_levels=log.get_default_log_levels()
-                     + _QUIET_LOGGERS)
-    CONF(argv, project='ironic-lite', prog=prog)
-    log.setup(CONF, 'ironic-lite')
-    os.makedirs(CONF.state_path, exist_ok=True)
-
-
-def start_messaging(require_url: bool, default_url: str | None = None):
-    """Open the RPC transport.
-
-    :param require_url: refuse to start without ``[DEFAULT]transport_url``
-        (a process that talks to others needs a real broker).
-    :param default_url: the transport when none is configured.
-    """
-    from ironic_lite.common import rpc
-    url = CONF.transport_url or default_url
-    if not url and require_url:
-        sys.exit('%s needs [DEFAULT]transport_url, the message broker its '
-                 'API and conductors share, for example '
-                 'rabbit://guest:guest@127.0.0.1:5672/' % CONF.prog)
-    rpc.init(url)
-
 
 # Beyond [conductor]graceful_shutdown_timeout, what leaving the rings and
 # closing connections may take before the process is ended regardless.
@@ -134,13 +98,3 @@ def exit_now(status: int) -> typing.NoReturn:
         except (OSError, ValueError):
             pass
     os._exit(status)
-
-
-def require_current_schema() -> None:
-    """Refuse to run against a database whose schema is not the newest."""
-    from ironic_lite.db import migration
-    current, newest = migration.version(), migration.head()
-    if current != newest:
-        sys.exit('The database schema is at revision %s, this code needs %s. '
-                 'Run "ironic-lite-dbsync upgrade" first.'
-                 % (current or 'none', newest))

@@ -6,17 +6,18 @@ import threading
 from oslo_log import log
 
 from ironic_lite.cmd import common
+from ironic_lite.common import startup
 from ironic_lite.conf import CONF
 
 LOG = log.getLogger(__name__)
 
 
 def main(argv: list[str] | None = None) -> int:
-    common.prepare(sys.argv[1:] if argv is None else argv,
+    startup.prepare(sys.argv[1:] if argv is None else argv,
                    'ironic-lite-conductor')
     signals = common.StopSignals()
-    common.require_current_schema()
-    common.start_messaging(require_url=True)
+    startup.require_current_schema()
+    startup.start_messaging(require_url=True)
 
     from ironic_lite.common import exception
     from ironic_lite.common import rpc

@@ -4,7 +4,7 @@ import sys
 
 from oslo_config import cfg
 
-from ironic_lite.cmd import common
+from ironic_lite.common import startup
 from ironic_lite.conf import CONF
 
 
@@ -43,7 +43,7 @@ def _add_commands(subparsers):
 def main(argv: list[str] | None = None) -> int:
     CONF.register_cli_opt(cfg.SubCommandOpt(
         'command', title='Commands', handler=_add_commands))
-    common.prepare(sys.argv[1:] if argv is None else argv,
+    startup.prepare(sys.argv[1:] if argv is None else argv,
                    'ironic-lite-dbsync')
     try:
         CONF.command.func()

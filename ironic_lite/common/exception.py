@@ -50,16 +50,8 @@ class InvalidParameterValue(Invalid):
     _msg_fmt = '%(err)s'
 
 
-class MissingParameterValue(InvalidParameterValue):
-    _msg_fmt = '%(err)s'
-
-
 class InvalidUUID(Invalid):
     _msg_fmt = 'Expected a UUID but received %(uuid)s.'
-
-
-class InvalidName(Invalid):
-    _msg_fmt = 'Expected a logical name but received %(name)s.'
 
 
 class InvalidUuidOrName(Invalid):
@@ -72,11 +64,6 @@ class InvalidConductorGroup(Invalid):
 
 class PatchError(Invalid):
     _msg_fmt = "Couldn't apply patch '%(patch)s'. Reason: %(reason)s"
-
-
-class InvalidStateRequested(Invalid):
-    _msg_fmt = ('The requested action "%(action)s" can not be performed '
-                'on node "%(node)s" while it is in state "%(state)s".')
 
 
 class InterfaceNotSupported(InvalidParameterValue):
@@ -110,10 +97,6 @@ class NodeNotFound(NotFound):
 
 class ConductorNotFound(NotFound):
     _msg_fmt = 'Conductor %(conductor)s could not be found.'
-
-
-class PortNotFound(NotFound):
-    _msg_fmt = 'Port %(port)s could not be found.'
 
 
 class DriverNotFound(NotFound):

@@ -15,7 +15,6 @@ md5 values: "the nodes of conductor H" is a range query, not a scan.
 
 import collections
 import datetime
-import hashlib
 import threading
 import time
 
@@ -31,15 +30,6 @@ LOG = log.getLogger(__name__)
 
 RingKey = tuple[str, str]  # (conductor_group, hardware_type)
 Arc = tuple[str | None, str | None]  # low <= position < high; None is open
-
-
-def ring_position(node_uuid: str) -> str:
-    """Where a node sits on every ring: the md5 of its UUID, 32 hex digits.
-
-    Fixed-width lowercase hex orders as the integers tooz compares.
-    """
-    return hashlib.md5(node_uuid.encode('utf-8'),
-                       usedforsecurity=False).hexdigest()
 
 
 class Ring:

@@ -9,10 +9,10 @@ from oslo_log import log
 from ironic_lite.common import context as ironic_context
 from ironic_lite.common import exception
 from ironic_lite.common import hash_ring
+from ironic_lite.common import interfaces
 from ironic_lite.common import states
 from ironic_lite.conductor import rebase
 from ironic_lite.conductor import task_manager
-from ironic_lite.drivers import base as drivers_base
 
 LOG = log.getLogger(__name__)
 
@@ -23,8 +23,6 @@ _EXPECTED = (exception.Invalid, exception.NotFound, exception.Conflict,
 
 _TAKEOVER_BATCH = 100
 
-_INTERFACE_FIELDS = tuple('%s_interface' % interface_type
-                          for interface_type in drivers_base.INTERFACE_TYPES)
 
 
 class ConductorManager:
@@ -83,8 +81,8 @@ class ConductorManager:
         the other ones keep a supported value or get the default.
         """
         settled = {}
-        for interface_type, field in zip(drivers_base.INTERFACE_TYPES,
-                                         _INTERFACE_FIELDS, strict=True):
+        for interface_type, field in zip(interfaces.INTERFACE_TYPES,
+                                         interfaces.NODE_FIELDS, strict=True):
             name = node_values.get(field)
             if name is None:
                 name = hardware_type.default(interface_type)
@@ -119,7 +117,7 @@ class ConductorManager:
         self._check_owner(node)
         hardware_type = self._hardware_type(node.driver)
         requested = {k for k, v in values.items()
-                     if k in _INTERFACE_FIELDS and v is not None}
+                     if k in interfaces.NODE_FIELDS and v is not None}
         values = {**values,
                   **self._settle_interfaces(hardware_type, values, requested),
                   'conductor_affinity': self.conductor_id}
@@ -164,13 +162,13 @@ class ConductorManager:
             # keeps the current ones (refused if they do not fit) unless the
             # caller asks to reset those it does not name, as in Ironic.
             strict = {k for k, v in changes.items()
-                      if k in _INTERFACE_FIELDS and v is not None}
+                      if k in interfaces.NODE_FIELDS and v is not None}
             if driver_changed:
                 if reset_interfaces:
                     merged.update(dict.fromkeys(
-                        set(_INTERFACE_FIELDS) - strict))
+                        set(interfaces.NODE_FIELDS) - strict))
                 else:
-                    strict = set(_INTERFACE_FIELDS)
+                    strict = set(interfaces.NODE_FIELDS)
             hardware_type = self._hardware_type(merged['driver'])
             merged.update(self._settle_interfaces(hardware_type, merged,
                                                   strict))

@@ -10,8 +10,8 @@ from oslo_log import log
 
 from ironic_lite.common import exception
 from ironic_lite.common import hash_ring
+from ironic_lite.common import membership
 from ironic_lite.common import rpc
-from ironic_lite.conductor import membership
 
 LOG = log.getLogger(__name__)
 

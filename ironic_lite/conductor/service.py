@@ -11,11 +11,11 @@ from oslo_utils import timeutils
 
 from ironic_lite.common import exception
 from ironic_lite.common import hash_ring
+from ironic_lite.common import membership
 from ironic_lite.common import rpc
 from ironic_lite.conductor import host_lock
 from ironic_lite.conductor import inflight
 from ironic_lite.conductor import manager
-from ironic_lite.conductor import membership
 from ironic_lite.conf import CONF
 from ironic_lite.db import api as db_api
 from ironic_lite.drivers import hardware_types

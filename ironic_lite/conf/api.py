@@ -37,10 +37,6 @@ opts = [
                help='The most operations one JSON patch (PATCH request) may '
                     'hold; a longer patch is refused with 400. Ironic has no '
                     'such limit.'),
-    cfg.BoolOpt('debug_tracebacks_in_api',
-                default=False,
-                help='Return server-side tracebacks in API error responses. '
-                     'Never enable this in production.'),
 ]
 
 # The built-in HTTP server (ironic_lite/api/server.py). A request is read

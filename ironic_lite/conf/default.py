@@ -42,13 +42,6 @@ hash_ring_opts = [
                help='Each conductor takes 2^hash_partition_exponent points '
                     'on the consistent hash ring. Every API and conductor '
                     'process of a deployment must use the same value.'),
-    cfg.IntOpt('hash_distribution_replicas',
-               default=1,
-               min=1,
-               help='Number of conductors that may prepare a node. The '
-                    'conductor named for a node is always the first one '
-                    'walking the ring, so the choice is the same in every '
-                    'process.'),
     cfg.IntOpt('hash_ring_reset_interval',
                default=15,
                min=1,

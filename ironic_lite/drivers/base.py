@@ -3,9 +3,7 @@ supports, its default first."""
 
 import dataclasses
 
-INTERFACE_TYPES = ('bios', 'boot', 'console', 'deploy', 'inspect',
-                   'management', 'network', 'power', 'raid', 'rescue',
-                   'storage', 'vendor')
+from ironic_lite.common.interfaces import INTERFACE_TYPES
 
 
 @dataclasses.dataclass(frozen=True)

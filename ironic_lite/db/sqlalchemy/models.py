@@ -8,7 +8,7 @@ from oslo_utils import timeutils
 from sqlalchemy import orm
 from sqlalchemy.dialects import mysql
 
-from ironic_lite.common import hash_ring
+from ironic_lite.common import ring_position
 
 
 class JSONEncoded(sa.types.TypeDecorator):
@@ -96,11 +96,6 @@ class ConductorHardwareInterface(TimestampMixin, Base):
                         server_default=sa.false())
 
 
-INTERFACE_TYPES = ('bios', 'boot', 'console', 'deploy', 'inspect',
-                   'management', 'network', 'power', 'raid', 'rescue',
-                   'storage', 'vendor')
-
-
 class Node(TimestampMixin, Base):
     __tablename__ = 'nodes'
     __table_args__ = (
@@ -121,7 +116,7 @@ class Node(TimestampMixin, Base):
     driver = sa.Column(sa.String(255), nullable=False)
     ring_position = sa.Column(
         RingPosition, nullable=False,
-        default=lambda ctx: hash_ring.ring_position(
+        default=lambda ctx: ring_position.ring_position(
             ctx.get_current_parameters()['uuid']))
     conductor_group = sa.Column(sa.String(255), nullable=False, default='',
                                 server_default='')

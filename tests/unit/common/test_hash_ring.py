@@ -24,6 +24,7 @@ from tooz import hashring
 
 from ironic_lite.common import exception
 from ironic_lite.common import hash_ring
+from ironic_lite.common import ring_position
 from ironic_lite.conf import CONF
 from ironic_lite.db.sqlalchemy import models
 from tests import base
@@ -159,7 +160,7 @@ class ReferenceRingTest(base.TestCase):
 
     def test_ring_position_is_md5_hex(self):
         for node_uuid in node_uuids(100):
-            position = hash_ring.ring_position(node_uuid)
+            position = ring_position.ring_position(node_uuid)
             self.assertRegex(position, '^[0-9a-f]{32}$')
             self.assertEqual(md5_int(node_uuid.encode()), int(position, 16))
 
@@ -278,8 +279,7 @@ class OwnershipTest(FleetTestCase):
         fleet = dict(FLEET, **{'almost-stale': ('rack2', ('ipmi',))})
         self.assertEqual(self.expected_owners(fleet), self.owners())
 
-    def test_replicas_keep_the_first_host_in_every_manager(self):
-        self.config(hash_distribution_replicas=3)
+    def test_every_manager_names_the_first_host_walking_the_ring(self):
         references = {key: ReferenceRing(hosts_of(FLEET, *key))
                       for key in RING_KEYS}
         expected = [references[(n.conductor_group, n.driver)].walk_from(
@@ -288,10 +288,9 @@ class OwnershipTest(FleetTestCase):
             manager = hash_ring.HashRingManager(self.dbapi)
             self.assertEqual(expected, self.owners(manager))
 
-    def test_replicas_choose_the_same_host_in_every_process(self):
+    def test_every_process_names_the_same_host(self):
         """Ironic pops a host from a set, which depends on the string hash
         seed of the process; ironic-lite must not."""
-        self.config(hash_distribution_replicas=3)
         key = ('', 'fake-hardware')
         uuids = [n.uuid for n in self.nodes
                  if (n.conductor_group, n.driver) == key]
@@ -310,7 +309,6 @@ import json, sys, types
 from tooz import hashring
 from ironic_lite.conf import CONF
 CONF([], project='ironic-lite', default_config_files=[])
-CONF.set_override('hash_distribution_replicas', 3)
 from ironic_lite.common import hash_ring
 from ironic_lite.db.sqlalchemy import api as db_sqlalchemy
 url, group, driver = sys.argv[1:4]
@@ -377,7 +375,7 @@ class ArcsTest(FleetTestCase):
         return arc_host
 
     def test_arcs_partition_every_ring(self):
-        positions = [hash_ring.ring_position(u) for u in self.uuids]
+        positions = [ring_position.ring_position(u) for u in self.uuids]
         for (group, driver) in RING_KEYS:
             ring = self.manager.get_ring(driver, group)
             reference = ReferenceRing(ring.hosts)
@@ -583,11 +581,11 @@ class SchemaPositionTest(base.DBTestCase):
         for node_uuid in node_uuids(20):
             row = self.dbapi.create_node({'uuid': node_uuid,
                                           'driver': 'fake-hardware'})
-            self.assertEqual(hash_ring.ring_position(node_uuid),
+            self.assertEqual(ring_position.ring_position(node_uuid),
                              row.ring_position)
         with self.dbapi.engine.connect() as connection:
             stored = dict(connection.execute(
                 sa.select(models.Node.uuid, models.Node.ring_position))
                 .all())
-        self.assertEqual({u: hash_ring.ring_position(u) for u in stored},
+        self.assertEqual({u: ring_position.ring_position(u) for u in stored},
                          stored)

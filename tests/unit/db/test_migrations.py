@@ -3,6 +3,8 @@ schema the models describe, 0002 fills ring_position for existing nodes,
 and create_schema builds the very same schema in one step."""
 
 import datetime
+import importlib.util
+import os
 import re
 
 import sqlalchemy as sa
@@ -11,7 +13,7 @@ from alembic import migration as alembic_migration
 from oslo_db import exception as db_exc
 from oslo_utils import uuidutils
 
-from ironic_lite.common import hash_ring
+from ironic_lite.common import ring_position
 from ironic_lite.db import migration
 from ironic_lite.db.sqlalchemy import models
 from tests import base
@@ -162,14 +164,13 @@ class MigrationTests:
             port_node = connection.scalar(sa.text(
                 'SELECT node_id FROM ports'))
         self.assertEqual(
-            sorted((uuid, hash_ring.ring_position(uuid), conductor_id)
+            sorted((uuid, ring_position.ring_position(uuid), conductor_id)
                    for uuid in uuids),
             sorted(row[:3] for row in rows))
         self.assertEqual(node_id, port_node)
-        ring_position = {c['name']: c for c in
-                         sa.inspect(engine).get_columns('nodes')}[
-                             'ring_position']
-        self.assertFalse(ring_position['nullable'])
+        column = {c['name']: c for c in
+                  sa.inspect(engine).get_columns('nodes')}['ring_position']
+        self.assertFalse(column['nullable'])
         with engine.begin() as connection:
             self.assertRaises(
                 db_exc.DBError, connection.execute, sa.text(
@@ -212,6 +213,29 @@ class MigrationTests:
 
         self.assertIsNone(migration.version(engine))
         self.assertEqual(before, schema_snapshot(engine))
+
+
+class TestFrozenRingPosition(base.TestCase):
+    """0002 carries its own copy of the ring hash (a migration must not
+    import live code); it must still be the hash the live code computes, or
+    nodes migrated by 0002 would sit at the wrong place on the rings."""
+
+    path = os.path.join(os.path.dirname(migration.__file__), 'versions',
+                        '0002_node_ring_position.py')
+
+    def test_0002_copy_agrees_with_the_live_ring_position(self):
+        spec = importlib.util.spec_from_file_location('migration_0002',
+                                                      self.path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        for _ in range(2000):
+            node_uuid = uuidutils.generate_uuid()
+            self.assertEqual(ring_position.ring_position(node_uuid),
+                             module.ring_position(node_uuid))
+
+    def test_0002_imports_nothing_of_the_project(self):
+        with open(self.path) as source:
+            self.assertNotIn('ironic_lite', source.read())
 
 
 class TestMigrationsSQLite(MigrationTests, base.TestCase):

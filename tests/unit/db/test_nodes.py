@@ -10,7 +10,7 @@ from oslo_utils import uuidutils
 from sqlalchemy import orm
 
 from ironic_lite.common import exception
-from ironic_lite.common import hash_ring
+from ironic_lite.common import ring_position
 from ironic_lite.db.sqlalchemy import api as db_sqlalchemy
 from ironic_lite.db.sqlalchemy import models
 from tests.unit.db import base as db_base
@@ -65,10 +65,10 @@ class NodeTests:
     def test_create_fills_the_ring_position(self):
         uuids = [uuidutils.generate_uuid() for _ in range(3)]
         for uuid in uuids:
-            self.assertEqual(hash_ring.ring_position(uuid),
+            self.assertEqual(ring_position.ring_position(uuid),
                              self.create(uuid=uuid).ring_position)
         self.assertEqual(
-            {(uuid, hash_ring.ring_position(uuid)) for uuid in uuids},
+            {(uuid, ring_position.ring_position(uuid)) for uuid in uuids},
             {(n.uuid, n.ring_position) for n in self.dbapi.get_node_list()})
 
     def test_unset_documents_read_back_empty(self):

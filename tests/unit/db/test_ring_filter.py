@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from oslo_utils import timeutils
 
 from ironic_lite.common import hash_ring
+from ironic_lite.common import ring_position
 from ironic_lite.db import migration
 from ironic_lite.db.sqlalchemy import api as db_sqlalchemy
 from ironic_lite.db.sqlalchemy import models
@@ -43,7 +44,7 @@ def insert_nodes(dbapi, nodes, **values) -> None:
                   'power_state': 'power off'}, **values,
                  uuid=node_uuid, name='node-%05d' % i, driver=driver,
                  conductor_group=group,
-                 ring_position=hash_ring.ring_position(node_uuid))
+                 ring_position=ring_position.ring_position(node_uuid))
             for i, (node_uuid, driver, group) in enumerate(nodes)]
     with dbapi.engine.begin() as connection:
         connection.execute(models.Node.__table__.insert(), rows)

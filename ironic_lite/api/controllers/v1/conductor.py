@@ -9,13 +9,14 @@ from pecan import rest
 
 from ironic_lite.api import expose
 from ironic_lite.api import policy
+from ironic_lite.api import rings
+from ironic_lite.api import timestamps
 from ironic_lite.api import versions
 from ironic_lite.api.controllers import link
 from ironic_lite.api.controllers.v1 import listing
 from ironic_lite.api.controllers.v1 import routing
 from ironic_lite.api.controllers.v1 import types
 from ironic_lite.common import exception
-from ironic_lite.common import hash_ring
 from ironic_lite.conf import CONF
 from ironic_lite.db.sqlalchemy import api as db_sqlalchemy
 from ironic_lite.db.sqlalchemy import models
@@ -29,14 +30,6 @@ SHOW_FIELDS = DETAIL_FIELDS + ('node_count',)
 _SORTABLE = (db_sqlalchemy.sortable_columns(models.Conductor)
              & (frozenset(SHOW_FIELDS) | {'id'})) - {'drivers'}
 _COMPUTED = frozenset({'alive', 'drivers', 'last_seen'})
-_RINGS_KEY = 'ironic_lite.hash_rings'
-
-
-def isotime(value: datetime.datetime | None) -> str | None:
-    """A naive UTC timestamp from the database, as ISO 8601 with offset."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=datetime.timezone.utc).isoformat()
 
 
 def is_alive(row: models.Conductor, now: datetime.datetime) -> bool:
@@ -46,16 +39,6 @@ def is_alive(row: models.Conductor, now: datetime.datetime) -> bool:
                 and now - row.updated_at <= timeout)
 
 
-def rings_for(request) -> hash_ring.Rings:
-    """The hash rings this request answers with, the same for all of it:
-    the ``conductor`` of every node listed and the ``?conductor=``
-    filter."""
-    rings = request.environ.get(_RINGS_KEY)
-    if rings is None:
-        rings = request.environ[_RINGS_KEY] = request.ring_manager.current()
-    return rings
-
-
 def render(request, row: models.Conductor, fields: tuple[str, ...],
            now: datetime.datetime) -> dict:
     values = {
@@ -63,11 +46,11 @@ def render(request, row: models.Conductor, fields: tuple[str, ...],
         'conductor_group': lambda: row.conductor_group,
         'alive': lambda: is_alive(row, now),
         'drivers': lambda: row.drivers,
-        'created_at': lambda: isotime(row.created_at),
-        'updated_at': lambda: isotime(row.updated_at),
-        'last_seen': lambda: isotime(row.updated_at),
+        'created_at': lambda: timestamps.isotime(row.created_at),
+        'updated_at': lambda: timestamps.isotime(row.updated_at),
+        'last_seen': lambda: timestamps.isotime(row.updated_at),
         'node_count': lambda: request.dbapi.count_nodes(
-            {'ring_arcs': rings_for(request).arcs_of(row.hostname)}),
+            {'ring_arcs': rings.rings_for(request).arcs_of(row.hostname)}),
     }
     result = {field: values[field]() for field in fields}
     result['links'] = link.self_and_bookmark(request, 'conductors',

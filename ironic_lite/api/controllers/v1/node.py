@@ -16,6 +16,8 @@ from pecan import rest
 
 from ironic_lite.api import expose
 from ironic_lite.api import policy
+from ironic_lite.api import rings
+from ironic_lite.api import timestamps
 from ironic_lite.api import versions
 from ironic_lite.api.controllers import link
 from ironic_lite.api.controllers.v1 import conductor as conductor_api
@@ -23,6 +25,7 @@ from ironic_lite.api.controllers.v1 import listing
 from ironic_lite.api.controllers.v1 import routing
 from ironic_lite.api.controllers.v1 import types
 from ironic_lite.common import exception
+from ironic_lite.common import interfaces
 from ironic_lite.common import states
 from ironic_lite.conf import CONF
 from ironic_lite.db.sqlalchemy import api as db_sqlalchemy
@@ -185,9 +188,6 @@ class NodeField:
         return not self.patchable and self.refused_on_patch is None
 
 
-_INTERFACES = tuple('%s_interface' % name for name in (
-    'bios', 'boot', 'console', 'deploy', 'inspect', 'management', 'network',
-    'power', 'raid', 'rescue', 'storage', 'vendor'))
 _PROTECTION_ON_CREATE = ('Cannot specify protected or protected_reason on '
                          'node creation. These fields can only be set for '
                          'active nodes')
@@ -235,7 +235,7 @@ FIELDS: dict[str, NodeField] = {f.name: f for f in [
         'updated via the node traits API.')),
     NodeField('created_at'),
     NodeField('updated_at'),
-    *(NodeField(name, _check_text(255)) for name in _INTERFACES),
+    *(NodeField(name, _check_text(255)) for name in interfaces.NODE_FIELDS),
 ]}
 
 DEFAULT_FIELDS = ('instance_uuid', 'maintenance', 'name', 'power_state',
@@ -305,7 +305,7 @@ class NodeRenderer:
 
     def conductor_of(self, row) -> str | None:
         try:
-            return conductor_api.rings_for(self.request).conductor_for(row)
+            return rings.rings_for(self.request).conductor_for(row)
         except (exception.NoValidHost, exception.TemporaryFailure) as e:
             LOG.debug('No conductor for node %s: %s', row.uuid, e)
             return None
@@ -317,7 +317,7 @@ class NodeRenderer:
             return None
         value = getattr(row, field)
         if field in _TIMESTAMPS:
-            return conductor_api.isotime(value)
+            return timestamps.isotime(value)
         if field in _SECRET_DOCUMENTS:
             return _masked(field, value)
         if field == 'provision_state':
@@ -614,7 +614,7 @@ class NodeConductorController(rest.RestController):
         policy.authorize('baremetal:node:get', request.context)
         row = get_node(request, self.node_ident)
         try:
-            hostname = conductor_api.rings_for(request).conductor_for(row)
+            hostname = rings.rings_for(request).conductor_for(row)
         except (exception.NoValidHost, exception.TemporaryFailure) as e:
             raise exception.NotFound(
                 'No alive conductor can serve node %s: %s' % (row.uuid, e))
@@ -677,7 +677,7 @@ class NodesController(rest.RestController):
                                      % filters['chassis_uuid'])
         hostname = query.pop('conductor', None)
         if hostname:
-            query['ring_arcs'] = conductor_api.rings_for(request).arcs_of(
+            query['ring_arcs'] = rings.rings_for(request).arcs_of(
                 hostname)
 
         marker_row = None

@@ -5,14 +5,30 @@ Revises: 0001
 Create Date: 2026-11-27
 """
 
+import hashlib
+
 import sqlalchemy as sa
 from alembic import op
-
-from ironic_lite.common import hash_ring
-from ironic_lite.db.sqlalchemy.models import RingPosition
+from sqlalchemy.dialects import mysql
 
 revision = '0002'
 down_revision = '0001'
+
+# A migration must give the same result whenever it runs, so it carries its
+# own copies of the column type and of the hash, as they were when it was
+# written, instead of importing the live ones (which may change later). A
+# unit test checks the hash still agrees with common/ring_position.py.
+RingPosition = (sa.String(32)
+                .with_variant(mysql.VARCHAR(32, charset='ascii',
+                                            collation='ascii_bin'),
+                              'mysql', 'mariadb')
+                .with_variant(sa.String(32, collation='C'), 'postgresql'))
+
+
+def ring_position(node_uuid: str) -> str:
+    """The md5 of the node's UUID, 32 lowercase hex digits."""
+    return hashlib.md5(node_uuid.encode('utf-8'),
+                       usedforsecurity=False).hexdigest()
 
 
 def upgrade() -> None:
@@ -27,7 +43,7 @@ def upgrade() -> None:
     for node_id, uuid in rows:
         connection.execute(
             nodes.update().where(nodes.c.id == node_id)
-            .values(ring_position=hash_ring.ring_position(uuid)))
+            .values(ring_position=ring_position(uuid)))
 
     with op.batch_alter_table('nodes') as batch:
         batch.alter_column('ring_position', existing_type=RingPosition,
