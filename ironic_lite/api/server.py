@@ -280,7 +280,10 @@ class APIServer:
             return
         self._drain_timeout = timeout
         self._stopping.set()
-        self._server.pull_trigger()
+        try:
+            self._server.pull_trigger()  # wake the loop now, not at a sweep
+        except OSError:
+            pass  # the loop saw the flag first and closed the trigger
         self._thread.join(timeout + 2 * SWEEP_SECONDS)
         if self._thread.is_alive():
             LOG.warning('The API server did not stop within %s seconds',
