@@ -50,6 +50,20 @@ class InvalidParameterValue(Invalid):
     _msg_fmt = '%(err)s'
 
 
+class MissingParameterValue(InvalidParameterValue):
+    _msg_fmt = '%(err)s'
+
+
+class UnsupportedDriverExtension(Invalid):
+    _msg_fmt = ('Driver %(driver)s does not support %(extension)s '
+                '(disabled or not implemented).')
+
+
+class InvalidStateRequested(Invalid):
+    _msg_fmt = ('The requested action "%(action)s" can not be performed on '
+                'node "%(node)s" while it is in state "%(state)s".')
+
+
 class InvalidUUID(Invalid):
     _msg_fmt = 'Expected a UUID but received %(uuid)s.'
 
@@ -188,6 +202,36 @@ class ServiceUnavailable(TemporaryFailure):
     _msg_fmt = '%(service)s is unavailable: %(reason)s'
 
 
+class NoFreeConductorWorker(TemporaryFailure):
+    _msg_fmt = ('Requested action cannot be performed due to lack of free '
+                'conductor workers.')
+    retry_after = 2
+
+
 class NoDriversLoaded(IronicLiteException):
     _msg_fmt = ('Conductor %(conductor)s cannot be started because no '
                 'hardware types were loaded.')
+
+
+# Hardware: raised by drivers inside a conductor's worker, recorded in the
+# node's last_error; they reach an API client only from synchronous calls.
+
+
+class DriverOperationError(IronicLiteException):
+    _msg_fmt = '%(err)s'
+
+
+class PowerStateFailure(DriverOperationError):
+    _msg_fmt = 'Failed to set node power state to %(pstate)s.'
+
+
+class IPMIFailure(DriverOperationError):
+    _msg_fmt = 'IPMI call failed: %(cmd)s.'
+
+
+class InstanceDeployFailure(DriverOperationError):
+    _msg_fmt = 'Failed to deploy instance: %(reason)s'
+
+
+class PXEFailure(DriverOperationError):
+    _msg_fmt = 'PXE boot configuration failed: %(reason)s'

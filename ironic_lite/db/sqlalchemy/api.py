@@ -456,6 +456,15 @@ class Connection:
         if not count:
             raise exception.NodeNotFound(node=node_id)
 
+    # Ports
+
+    def get_ports_by_node_id(self, node_id: int) -> list[models.Port]:
+        """A node's ports, oldest first."""
+        with self._reader() as session:
+            return list(session.scalars(
+                sa.select(models.Port).where(models.Port.node_id == node_id)
+                .order_by(models.Port.id)))
+
     @_retry_on_deadlock
     def reserve_node(self, tag: str, node_id: int) -> models.Node:
         """Take a node's exclusive lock for ``tag`` (a conductor hostname).
