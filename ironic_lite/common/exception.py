@@ -118,6 +118,10 @@ class DriverNotFound(NotFound):
                 'type(s): %(driver_name)s.')
 
 
+class InterfaceNotFound(NotFound):
+    _msg_fmt = 'No %(interface_type)s interface named %(name)s.'
+
+
 class NoValidHost(NotFound):
     _msg_fmt = 'No valid host was found. Reason: %(reason)s'
 

@@ -13,6 +13,7 @@ from ironic_lite.common import interfaces
 from ironic_lite.common import states
 from ironic_lite.conductor import rebase
 from ironic_lite.conductor import task_manager
+from ironic_lite.conf import CONF
 
 LOG = log.getLogger(__name__)
 
@@ -37,6 +38,8 @@ class ConductorManager:
         self.hardware_types = hardware_types
         self.dbapi = dbapi
         self.ring_manager = ring_manager
+        self.workers = task_manager.WorkerPool(
+            CONF.conductor.workers_pool_size)
 
     def _check_owner(self, node) -> None:
         """Refuse a node the ring gives to another conductor.
@@ -58,11 +61,13 @@ class ConductorManager:
                                      owner=owner)
 
     def _acquire(self, context, node_ident, purpose: str,
-                 wait: bool = True):
-        """Lock a node as this conductor."""
+                 wait: bool = True, shared: bool = False):
+        """Hold a node as this conductor; work spawned under the lock runs
+        in this conductor's worker pool."""
         return task_manager.acquire(context, node_ident, purpose=purpose,
                                     wait=wait, host=self.host,
-                                    dbapi=self.dbapi)
+                                    dbapi=self.dbapi, shared=shared,
+                                    workers=self.workers)
 
     def _hardware_type(self, driver: str):
         try:

@@ -221,16 +221,21 @@ class ConductorService:
         """Give back the node locks of this conductor that no task holds:
         those a task could not give back while the database was away.
 
-        Every lock a conductor takes is held by an RPC call or by the
-        take-over pass; this runs in the take-over thread, while no call is
-        under way (new ones wait a moment at the door).
+        Every lock a conductor takes is held by an RPC call, by the
+        take-over pass or by work in the worker pool; this runs in the
+        take-over thread, while no call is under way (new ones wait a
+        moment at the door), and spares the nodes the pool holds.
         """
         endpoint = self._endpoint
         if endpoint is None:
             return
 
+        workers = self.manager.workers
+
         def release():
-            released = self.dbapi.release_reservations_of([self.host])
+            # Work in the pool holds its locks and releases them itself.
+            released = self.dbapi.release_reservations_of(
+                [self.host], except_node_ids=workers.held_nodes())
             self._locks_in_doubt.clear()
             if released:
                 LOG.warning('Released %d node locks of %s that no task '
@@ -321,12 +326,18 @@ class ConductorService:
         stopper.start()
         stopper.join(min(left(), _CLOSE_WAIT))
         idle = endpoint is None or endpoint.wait_idle(left())
+        workers = self.manager.workers if self.manager else None
+        workers_idle = workers is None or workers.wait_idle(left())
+        if workers is not None:
+            workers.shutdown(wait=False)
         threads, self._threads = self._threads, []
         for thread in threads:
             thread.join(left())
         running = [thread.name for thread in threads if thread.is_alive()]
         if endpoint is not None and not idle:
             running.append('%d RPC calls' % endpoint.busy)
+        if not workers_idle:
+            running.append('%d tasks in the worker pool' % workers.busy)
         if running:
             LOG.warning('Conductor %s stopped with work still under way '
                         '(%s) after %s seconds', self.host,

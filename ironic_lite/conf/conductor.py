@@ -45,6 +45,13 @@ opts = [
                     'Keep it below heartbeat_timeout: the node '
                     'locks of a conductor whose last heartbeat is older '
                     'than that are released by the other conductors.'),
+    cfg.IntOpt('workers_pool_size',
+               default=100,
+               min=1,
+               help='Threads a conductor runs long node work in (power '
+                    'actions, deploys, tear-downs). When all are busy, '
+                    'new work is refused with 503 (NoFreeConductorWorker) '
+                    'and nothing is left locked.'),
 ]
 
 

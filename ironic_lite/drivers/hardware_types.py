@@ -45,3 +45,11 @@ def load(names: list[str]) -> dict[str, HardwareType]:
     if unknown:
         raise exception.DriverNotFound(driver_name=', '.join(unknown))
     return {name: ALL[name] for name in names}
+
+
+def get(name: str) -> HardwareType:
+    """:raises DriverNotFound: no such hardware type."""
+    try:
+        return ALL[name]
+    except KeyError:
+        raise exception.DriverNotFound(driver_name=name)

@@ -501,16 +501,22 @@ class Connection:
                             .execution_options(synchronize_session=False))
 
     @_retry_on_deadlock
-    def release_reservations_of(self, hostnames: Iterable[str]) -> int:
-        """Release every lock held by these conductors; how many."""
+    def release_reservations_of(self, hostnames: Iterable[str],
+                                except_node_ids: Iterable[int] = ()
+                                ) -> int:
+        """Release every lock held by these conductors, but on the nodes
+        ``except_node_ids``; how many."""
         hostnames = list(hostnames)
         if not hostnames:
             return 0
         node = models.Node
+        query = sa.update(node).where(node.reservation.in_(hostnames))
+        except_node_ids = list(except_node_ids)
+        if except_node_ids:
+            query = query.where(node.id.not_in(except_node_ids))
         with self._writer() as session:
             return session.execute(
-                sa.update(node).where(node.reservation.in_(hostnames))
-                .values(reservation=None)
+                query.values(reservation=None)
                 .execution_options(synchronize_session=False)).rowcount
 
 
