@@ -10,7 +10,6 @@ from oslo_config import cfg
 pxe_opts = [
     cfg.StrOpt('tftp_root',
                default='$state_path/tftpboot',
-               sample_default='$state_path/tftpboot',
                help='Directory the TFTP server serves. The pxe boot '
                     'interface writes <tftp_root>/<node uuid>/config, the '
                     'node\'s kernels and ramdisks beside it, and one link '
@@ -45,7 +44,6 @@ deploy_opts = [
                     'Required by the ipxe boot interface.'),
     cfg.StrOpt('http_root',
                default='$state_path/httpboot',
-               sample_default='$state_path/httpboot',
                help='Directory the HTTP server serves. The ipxe boot '
                     'interface writes <http_root>/boot.ipxe, '
                     '<http_root>/<node uuid>/config with the node\'s '
