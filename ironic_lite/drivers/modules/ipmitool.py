@@ -387,7 +387,10 @@ def _timeout(timeout: int | None, soft: bool) -> int:
     return CONF.conductor.power_state_change_timeout
 
 
-class IPMIPower(base.PowerInterface):
+class _IPMIDriverInfo:
+    """What the power and the management interface share: the driver_info
+    they read and its check."""
+
     name = 'ipmitool'
 
     def get_properties(self) -> dict[str, str]:
@@ -395,6 +398,9 @@ class IPMIPower(base.PowerInterface):
 
     def validate(self, task) -> None:
         parse_driver_info(task.node)
+
+
+class IPMIPower(_IPMIDriverInfo, base.PowerInterface):
 
     def get_supported_power_states(self, task) -> list[str]:
         return list(states.POWER_STATES)
@@ -499,14 +505,7 @@ def parse_boot_device(out: str) -> dict:
             'persistent': 'Options apply to all future boots' in out}
 
 
-class IPMIManagement(base.ManagementInterface):
-    name = 'ipmitool'
-
-    def get_properties(self) -> dict[str, str]:
-        return dict(COMMON_PROPERTIES)
-
-    def validate(self, task) -> None:
-        parse_driver_info(task.node)
+class IPMIManagement(_IPMIDriverInfo, base.ManagementInterface):
 
     def get_supported_boot_devices(self, task) -> list[str]:
         return list(BOOT_DEVICES)

@@ -224,47 +224,44 @@ def render_pxelinux(node, default: str) -> str:
              ramdisk_append=_append(_kernel_arguments(node)))
 
 
+def _ipxe_label(label: str, kernel: str, arguments: str,
+                initrd: str) -> str:
+    """An iPXE label that tries again, 10 times in all, then powers off."""
+    return (
+        ':{label}\n'
+        'imgfree\n'
+        'kernel {kernel} {arguments} || goto retry_{label}\n'
+        'initrd {initrd} || goto retry_{label}\n'
+        'boot\n'
+        '\n'
+        ':retry_{label}\n'
+        'iseq ${{attempts}} 10 && goto fail ||\n'
+        'inc attempts\n'
+        'sleep 5\n'
+        'goto {label}\n'
+        '\n'
+    ).format(label=label, kernel=kernel, arguments=arguments, initrd=initrd)
+
+
 def render_ipxe(node, default: str) -> str:
     url = '%s/%s' % (CONF.deploy.http_url.rstrip('/'), node.uuid)
     return (
         '#!ipxe\n'
         '\n'
         'set attempts:int32 0\n'
-        'goto {default}\n'
-        '\n'
-        ':deploy\n'
-        'imgfree\n'
-        'kernel {url}/deploy_kernel selinux=0 troubleshoot=0 text '
-        '{deploy_append} BOOTIF=${{mac}} initrd=deploy_ramdisk '
-        'coreos.configdrive=0 || goto retry_deploy\n'
-        'initrd {url}/deploy_ramdisk || goto retry_deploy\n'
-        'boot\n'
-        '\n'
-        ':retry_deploy\n'
-        'iseq ${{attempts}} 10 && goto fail ||\n'
-        'inc attempts\n'
-        'sleep 5\n'
-        'goto deploy\n'
-        '\n'
-        ':boot_ramdisk\n'
-        'imgfree\n'
-        'kernel {url}/kernel root=/dev/ram0 text {ramdisk_append} '
-        'initrd=ramdisk || goto retry_boot_ramdisk\n'
-        'initrd {url}/ramdisk || goto retry_boot_ramdisk\n'
-        'boot\n'
-        '\n'
-        ':retry_boot_ramdisk\n'
-        'iseq ${{attempts}} 10 && goto fail ||\n'
-        'inc attempts\n'
-        'sleep 5\n'
-        'goto boot_ramdisk\n'
-        '\n'
-        ':fail\n'
+        'goto %s\n'
+        '\n' % default
+        + _ipxe_label('deploy', url + '/deploy_kernel',
+                      'selinux=0 troubleshoot=0 text %s BOOTIF=${mac} '
+                      'initrd=deploy_ramdisk coreos.configdrive=0'
+                      % _append(), url + '/deploy_ramdisk')
+        + _ipxe_label('boot_ramdisk', url + '/kernel',
+                      'root=/dev/ram0 text %s initrd=ramdisk'
+                      % _append(_kernel_arguments(node)), url + '/ramdisk')
+        + ':fail\n'
         'echo Booting failed 10 times; powering off.\n'
         'sleep 10\n'
-        'poweroff\n'
-    ).format(default=default, url=url, deploy_append=_append(),
-             ramdisk_append=_append(_kernel_arguments(node)))
+        'poweroff\n')
 
 
 BOOT_IPXE = (

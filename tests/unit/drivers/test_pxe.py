@@ -242,23 +242,18 @@ class TestPathEscapes(PXETestCase):
                               task.driver.boot.validate, task)
         self.assertNothingOutside()
 
-    def test_planted_node_dir_link_refused(self):
-        task = self.task()
-        os.makedirs(self.tftp_root)
-        os.symlink(self.outside, os.path.join(self.tftp_root,
-                                              task.node.uuid))
-        self.assertRaises(exception.PXEFailure,
-                          task.driver.boot.prepare_instance, task)
-        self.assertNothingOutside()
-
-    def test_planted_config_subdir_link_refused(self):
-        task = self.task()
-        os.makedirs(self.tftp_root)
-        os.symlink(self.outside, os.path.join(self.tftp_root,
-                                              'pxelinux.cfg'))
-        self.assertRaises(exception.PXEFailure,
-                          task.driver.boot.prepare_instance, task)
-        self.assertNothingOutside()
+    def test_planted_directory_links_refused(self):
+        for name in ('node dir', 'pxelinux.cfg'):
+            task = self.task()
+            if name == 'node dir':
+                name = task.node.uuid
+            link = os.path.join(self.tftp_root, name)
+            os.makedirs(self.tftp_root, exist_ok=True)
+            os.symlink(self.outside, link)
+            self.assertRaises(exception.PXEFailure,
+                              task.driver.boot.prepare_instance, task)
+            self.assertNothingOutside()
+            os.unlink(link)
 
     def test_planted_file_links_are_replaced_not_written_through(self):
         task = self.task()
