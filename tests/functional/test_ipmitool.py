@@ -176,6 +176,19 @@ class TestFailures(IPMIToolTestCase):
                                           % self.bmc.port), str(e))
         self.assertNoSecretAnywhere(str(e))
 
+    def test_hung_ipmitool_is_stopped(self):
+        self.bmc.down = True
+        for kill in (True, False):
+            self.config(kill_on_timeout=kill, group='ipmi')
+            started = time.monotonic()
+            e = self.assertRaises(exception.IPMIFailure,
+                                  self.power.get_power_state, self.task)
+            # ipmitool alone would go on for about 6 seconds.
+            self.assertLess(time.monotonic() - started, 5)
+            self.assertIn('ipmitool did not answer within 3 seconds and was '
+                          'stopped.', str(e))
+        self.assertNoSecretAnywhere()
+
     def test_ipmitool_missing(self):
         self.config(ipmitool_path='/nonexistent/ipmitool', group='ipmi')
         e = self.assertRaises(exception.IPMIFailure,
@@ -183,6 +196,15 @@ class TestFailures(IPMIToolTestCase):
         self.assertIn('ipmitool is not installed: "/nonexistent/ipmitool" '
                       'was not found ([ipmi]ipmitool_path).', str(e))
         self.assertNoSecretAnywhere(str(e))
+
+    def test_busy_bmc_is_asked_again(self):
+        self.config(command_retry_timeout=10, group='ipmi')
+        self.bmc.busy = 2
+        self.power.set_power_state(self.task, states.POWER_ON)
+        self.assertEqual([('power', 'on')], self.bmc.events)
+        self.assertEqual(2, self.logs.output.count(
+            'failed, retrying: Set Chassis Power Control to Up/On failed: '
+            'Node busy'), self.logs.output)
 
     def test_commands_to_one_bmc_are_spaced(self):
         self.config(min_command_interval=1, group='ipmi')

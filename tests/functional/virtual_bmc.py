@@ -37,7 +37,8 @@ class VirtualBMC(bmc.Bmc):
     ``('bootdev', <pxe|disk|cdrom|bios|safe|default>, <persistent>)``.
 
     Knobs: ``username``/``password``; ``down`` (answer nothing);
-    ``power_delay`` (seconds a power change takes to show in the status).
+    ``power_delay`` (seconds a power change takes to show in the status);
+    ``busy`` (how many chassis control commands to answer "Node busy").
     """
 
     def __init__(self, username: str = 'admin', password: str = 'password',
@@ -67,6 +68,7 @@ class VirtualBMC(bmc.Bmc):
         self.port = self.serversocket.getsockname()[1]
 
         self.down = False
+        self.busy = 0
         self.power_delay = power_delay
         self.events: list[tuple] = []
         self._power = power
@@ -138,6 +140,12 @@ class VirtualBMC(bmc.Bmc):
                 continue
 
     # --- what the BMC does -----------------------------------------------
+
+    def handle_raw_request(self, request, session):
+        if self.busy and request['netfn'] == 0 and request['command'] == 2:
+            self.busy -= 1
+            return session.send_ipmi_response(code=0xc0)  # Node busy
+        return super().handle_raw_request(request, session)
 
     @property
     def power(self) -> str:
