@@ -239,3 +239,10 @@ class InstanceDeployFailure(DriverOperationError):
 
 class PXEFailure(DriverOperationError):
     _msg_fmt = 'PXE boot configuration failed: %(reason)s'
+
+
+class DriverLoadError(IronicLiteException):
+    """A conductor cannot start: a hardware type it enables has no enabled
+    implementation of some interface type, or a default is not enabled."""
+    _msg_fmt = ('Driver, hardware type or interface %(driver)s could not be '
+                'loaded. Reason: %(reason)s.')

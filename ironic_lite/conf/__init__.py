@@ -8,6 +8,8 @@ from ironic_lite.conf import api
 from ironic_lite.conf import conductor
 from ironic_lite.conf import database
 from ironic_lite.conf import default
+from ironic_lite.conf import ipmi
+from ironic_lite.conf import pxe
 
 CONF = cfg.CONF
 
@@ -15,6 +17,8 @@ default.register_opts(CONF)
 api.register_opts(CONF)
 conductor.register_opts(CONF)
 database.register_opts(CONF)
+ipmi.register_opts(CONF)
+pxe.register_opts(CONF)
 
 # [DEFAULT]transport_url and the other oslo.messaging options, known before
 # the first transport is opened.

@@ -51,11 +51,47 @@ hash_ring_opts = [
                     'announced to the API at once.'),
 ]
 
+# By default every implementation the shipped hardware types support is
+# enabled; a conductor registers, per hardware type, the supported ones
+# that are enabled.
+_ENABLED_BY_DEFAULT = {
+    'bios': ['fake', 'no-bios'],
+    'boot': ['fake', 'pxe', 'ipxe'],
+    'console': ['fake', 'no-console'],
+    'deploy': ['fake', 'ramdisk'],
+    'inspect': ['fake', 'no-inspect'],
+    'management': ['fake', 'ipmitool'],
+    'network': ['flat', 'noop'],
+    'power': ['fake', 'ipmitool'],
+    'raid': ['fake', 'no-raid'],
+    'rescue': ['fake', 'no-rescue'],
+    'storage': ['noop'],
+    'vendor': ['fake', 'no-vendor'],
+}
+
+interface_opts = []
+for _type, _enabled in _ENABLED_BY_DEFAULT.items():
+    interface_opts += [
+        cfg.ListOpt('enabled_%s_interfaces' % _type,
+                    default=_enabled,
+                    help='%s interface implementations this conductor '
+                         'enables. Each enabled hardware type needs at '
+                         'least one of its supported ones enabled, or the '
+                         'conductor does not start.' % _type.capitalize()),
+        cfg.StrOpt('default_%s_interface' % _type,
+                   help='%s interface given to new nodes that name none. '
+                        'Unset: the first implementation the node\'s '
+                        'hardware type supports that is enabled. It must be '
+                        'in enabled_%s_interfaces.' % (_type.capitalize(),
+                                                        _type)),
+    ]
+
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(service_opts)
     conf.register_opts(hash_ring_opts)
+    conf.register_opts(interface_opts)
 
 
 def list_opts():
-    return service_opts + hash_ring_opts
+    return service_opts + hash_ring_opts + interface_opts

@@ -6,6 +6,8 @@ from ironic_lite.conf import api
 from ironic_lite.conf import conductor
 from ironic_lite.conf import database
 from ironic_lite.conf import default
+from ironic_lite.conf import ipmi
+from ironic_lite.conf import pxe
 
 
 def list_opts():
@@ -16,4 +18,8 @@ def list_opts():
         ('api', api.list_opts()),
         ('conductor', conductor.list_opts()),
         ('database', database.list_opts()),
+        ('conductor', ipmi.list_conductor_opts(conductor.list_opts())),
+        ('ipmi', ipmi.list_opts()),
+        ('pxe', pxe.list_opts()),
+        ('deploy', pxe.list_deploy_opts()),
     ]

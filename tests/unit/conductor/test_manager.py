@@ -51,7 +51,7 @@ class TestCreate(ManagerTestCase):
 
     def test_interfaces_default_to_the_hardware_type(self):
         row = self.create(driver='ipmi')
-        self.assertEqual(('ipmitool', 'pxe', 'noop', 'direct'),
+        self.assertEqual(('ipmitool', 'pxe', 'noop', 'ramdisk'),
                          (row.power_interface, row.boot_interface,
                           row.network_interface, row.deploy_interface))
         self.assertEqual(self.service.manager.conductor_id,
