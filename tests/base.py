@@ -42,7 +42,8 @@ def _migrated_sqlite_template() -> str:
 
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05,
              message: str = 'condition'):
-    """Poll ``predicate`` until it returns something true; that value."""
+    """Poll ``predicate`` until it returns something true; that value.
+    ``message`` may be a callable, called only on a timeout."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -50,7 +51,8 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05,
             return value
         if time.monotonic() >= deadline:
             raise AssertionError('Timed out after %ss waiting for %s'
-                                 % (timeout, message))
+                                 % (timeout, message() if callable(message)
+                                    else message))
         time.sleep(interval)
 
 

@@ -128,14 +128,16 @@ class FunctionalTestCase(testtools.TestCase):
 
     def start_all_in_one(self, host: str = 'functional-aio',
                          api_options: dict | None = None,
-                         conductor: dict | None = None) -> Process:
+                         conductor: dict | None = None,
+                         extra: dict | None = None) -> Process:
         """``ironic-lite`` on a free port, its state in the test's
         directory; ``api_options`` and ``conductor``: options of its [api]
-        and [conductor] sections."""
+        and [conductor] sections; ``extra``: more sections."""
         config = write_config(self.workdir, {
             'DEFAULT': {'state_path': self.workdir, 'host': host},
             'api': {'port': 0, **(api_options or {})},
             'conductor': conductor or {},
+            **(extra or {}),
         })
         process = Process(executable('ironic-lite') + ['--config-file',
                                                        config],

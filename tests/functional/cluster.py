@@ -32,6 +32,8 @@ class Cluster:
         self.transport_url = transport_url
         self.suffix = uuid.uuid4().hex[:6]
         self.exchange = 'ironic-lite-test-%s' % self.suffix
+        # More options for every process: {section: {option: value}}.
+        self.options: dict[str, dict] = {}
         self.processes: dict[str, base.Process] = {}
         # Every process started, also those a later one of the same name
         # replaced in ``processes`` (a twin): shutdown stops them all.
@@ -47,6 +49,11 @@ class Cluster:
 
     def hostname(self, name: str) -> str:
         return '%s-%s' % (name, self.suffix)
+
+    def state_path(self, name: str) -> str:
+        """Where the process ``name`` keeps its state (and its PXE files,
+        under ``tftpboot`` and ``httpboot``)."""
+        return os.path.join(self.workdir, name)
 
     def _config(self, name: str, **conductor) -> str:
         directory = os.path.join(self.workdir, name)
@@ -70,6 +77,7 @@ class Cluster:
             'database': {'connection': self.database_url},
             'oslo_messaging_rabbit': {'rabbit_retry_interval': 1,
                                       'rabbit_interval_max': 2},
+            **self.options,
         })
 
     def dbsync(self) -> None:
