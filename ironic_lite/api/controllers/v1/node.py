@@ -19,6 +19,7 @@ from ironic_lite.api.controllers.v1 import conductor as conductor_api
 from ironic_lite.api.controllers.v1 import fields as api_fields
 from ironic_lite.api.controllers.v1 import listing
 from ironic_lite.api.controllers.v1 import patching
+from ironic_lite.api.controllers.v1 import port as port_api
 from ironic_lite.api.controllers.v1 import render
 from ironic_lite.api.controllers.v1 import routing
 from ironic_lite.api.controllers.v1 import types
@@ -426,7 +427,8 @@ class NodesController(rest.RestController):
 
     _custom_actions = {'detail': ['GET']}
     _subresources = {'states': NodeStatesController,
-                     'conductor': NodeConductorController}
+                     'conductor': NodeConductorController,
+                     'ports': port_api.PortsController}
 
     @pecan.expose()
     def _route(self, args, request=None):
