@@ -47,6 +47,8 @@ def normalize_mac(value) -> str:
 
 
 def _check_mac(request, field, value):
+    if value is None:
+        raise api_fields.invalid(field, None, 'Mandatory field missing.')
     return normalize_mac(value)
 
 
