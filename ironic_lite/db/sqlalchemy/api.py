@@ -439,13 +439,26 @@ class Connection:
         :raises InvalidParameterValue: ``values`` changes the UUID (the
             node's identity and its place on the hash ring).
         """
+        return self._update(models.Node, node_id, values,
+                            lambda: exception.NodeNotFound(node=node_id),
+                            _translate_node_duplicate)
+
+    def _update(self, model, row_id: int, values: dict, not_found,
+                translate_duplicate):
+        """Write ``values`` to the row ``row_id`` of ``model``; the row.
+
+        :param not_found: makes the exception for a missing row.
+        :param translate_duplicate: (DBDuplicateEntry, values with the
+            row's uuid) -> the exception to raise.
+        """
         if 'uuid' in values:
             raise exception.InvalidParameterValue(
-                err='Cannot overwrite UUID for an existing Node.')
+                err='Cannot overwrite UUID for an existing %s.'
+                % model.__name__)
         with self._writer() as session:
-            row = session.get(models.Node, node_id)
+            row = session.get(model, row_id)
             if row is None:
-                raise exception.NodeNotFound(node=node_id)
+                raise not_found()
             # A failed flush expires the row: read what the message needs
             # before.
             uuid = row.uuid
@@ -454,7 +467,7 @@ class Connection:
             try:
                 session.flush()
             except db_exc.DBDuplicateEntry as e:
-                raise _translate_node_duplicate(e, {**values, 'uuid': uuid})
+                raise translate_duplicate(e, {**values, 'uuid': uuid})
             return row
 
     @_retry_on_deadlock
@@ -588,20 +601,9 @@ class Connection:
 
         :raises MACAlreadyExists: another port has the new address.
         """
-        if 'uuid' in values:
-            raise exception.InvalidParameterValue(
-                err='Cannot overwrite UUID for an existing Port.')
-        with self._writer() as session:
-            row = session.get(models.Port, port_id)
-            if row is None:
-                raise exception.PortNotFound(port=port_id)
-            uuid = row.uuid
-            for key, value in values.items():
-                setattr(row, key, value)
-            try:
-                session.flush()
-            except db_exc.DBDuplicateEntry as e:
-                raise _translate_port_duplicate(e, {**values, 'uuid': uuid})
+        self._update(models.Port, port_id, values,
+                     lambda: exception.PortNotFound(port=port_id),
+                     _translate_port_duplicate)
         return self.get_port_by_id(port_id)
 
     @_retry_on_deadlock

@@ -83,6 +83,29 @@ def next_url(request, path: str, params: list[tuple[str, object]],
                           query=urllib.parse.urlencode(query, safe=',:'))
 
 
+def page(request, resource: str, path: str, rows: list, render,
+         limit: int, params: list[tuple[str, object]]) -> dict:
+    """A list response: ``{resource: [render(row), ...]}``, with the
+    ``next`` link (``params`` repeated, the last UUID as marker) when the
+    page is full."""
+    result = {resource: [render(row) for row in rows]}
+    url = next_url(request, path, params, rows, limit, lambda row: row.uuid)
+    if url:
+        result['next'] = url
+    return result
+
+
+def page_params(filters: list[tuple[str, object]], detail_endpoint: bool,
+                fields, detail, sort_key: str,
+                sort_dir: str) -> list[tuple[str, object]]:
+    """The query parameters a ``next`` link repeats: every filter, fields
+    and detail (not on a /detail endpoint), the sorting."""
+    params = list(filters)
+    if not detail_endpoint:
+        params += [('fields', fields), ('detail', detail)]
+    return params + [('sort_key', sort_key), ('sort_dir', sort_dir)]
+
+
 def _query_value(value) -> str:
     if isinstance(value, (list, tuple)):
         return ','.join(value)

@@ -492,17 +492,12 @@ class NodesController(rest.RestController):
                                            columns=_columns_for(shown))
         renderer = NodeRenderer(request, shown,
                                 detail_endpoint or bool(detail))
-        result = {'nodes': [renderer.render(row) for row in rows]}
-        params = [(name, filters.get(name)) for name in sorted(filters)]
-        if not detail_endpoint:
-            params += [('fields', fields), ('detail', detail)]
-        params += [('sort_key', sort_key), ('sort_dir', sort_dir)]
-        next_url = listing.next_url(
-            request, 'nodes/detail' if detail_endpoint else 'nodes', params,
-            rows, limit, lambda row: row.uuid)
-        if next_url:
-            result['next'] = next_url
-        return result
+        params = listing.page_params(
+            [(name, filters.get(name)) for name in sorted(filters)],
+            detail_endpoint, fields, detail, sort_key, sort_dir)
+        return listing.page(
+            request, 'nodes', 'nodes/detail' if detail_endpoint else 'nodes',
+            rows, renderer.render, limit, params)
 
     @expose.expose(types.jsontype, types.uuid, types.uuid, types.boolean,
                    types.boolean, types.text, types.text, types.text,

@@ -202,22 +202,16 @@ class PortsController(rest.RestController):
                                            marker=marker_row,
                                            sort_key=sort_key,
                                            sort_dir=sort_dir)
-        renderer = PortRenderer(request, shown)
-        result = {'ports': [renderer.render(row) for row in rows]}
-        params = [('node', node), ('node_uuid', node_uuid),
-                  ('address', address), ('portgroup', portgroup)]
-        if not detail_endpoint:
-            params += [('fields', fields), ('detail', detail)]
-        params += [('sort_key', sort_key), ('sort_dir', sort_dir)]
+        params = listing.page_params(
+            [('node', node), ('node_uuid', node_uuid), ('address', address),
+             ('portgroup', portgroup)],
+            detail_endpoint, fields, detail, sort_key, sort_dir)
         path = 'ports'
         if self.node_ident is not None:
             path = 'nodes/%s/ports' % self.node_ident
-        next_url = listing.next_url(
-            request, path + '/detail' if detail_endpoint else path, params,
-            rows, limit, lambda row: row.uuid)
-        if next_url:
-            result['next'] = next_url
-        return result
+        return listing.page(
+            request, 'ports', path + '/detail' if detail_endpoint else path,
+            rows, PortRenderer(request, shown).render, limit, params)
 
     @expose.expose(types.jsontype, types.text, types.uuid, types.text,
                    types.text, types.uuid, types.text, types.text,
