@@ -67,6 +67,19 @@ def return_fields(request, fields: list[str] | None, detail: bool | None,
     return tuple(fields)
 
 
+def list_fields(request, fields: list[str] | None, detail: bool | None,
+                visible: tuple[str, ...], default: tuple[str, ...],
+                detail_endpoint: bool) -> tuple[str, ...]:
+    """The fields a list shows: every ``visible`` one on a /detail
+    endpoint, else as :func:`return_fields` (``default``: the fields a list
+    shows unasked, those the version knows)."""
+    if detail_endpoint:
+        return visible
+    return return_fields(request, fields, detail, frozenset(visible),
+                         tuple(name for name in default if name in visible),
+                         visible)
+
+
 def next_url(request, path: str, params: list[tuple[str, object]],
              items: list, limit: int, marker_of) -> str | None:
     """The link to the page after ``items``, when this page is full.

@@ -462,10 +462,8 @@ class NodesController(rest.RestController):
                 'Unrecognized fault "%s" is specified, allowed faults are %s'
                 % (fault, FAULTS))
         visible = visible_fields(request)
-        shown = visible if detail_endpoint else listing.return_fields(
-            request, fields, detail, frozenset(visible),
-            tuple(name for name in DEFAULT_FIELDS if name in visible),
-            visible)
+        shown = listing.list_fields(request, fields, detail, visible,
+                                    DEFAULT_FIELDS, detail_endpoint)
         limit = listing.limit_from(limit)
         listing.check_sort(sort_key, sort_dir, _SORTABLE, _UNSORTABLE)
 

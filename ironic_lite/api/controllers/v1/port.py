@@ -177,10 +177,8 @@ class PortsController(rest.RestController):
         for name in [*(fields or ()), sort_key]:
             api_fields.require_version(request, FIELDS, name)
         visible = api_fields.visible(request, FIELDS)
-        shown = visible if detail_endpoint else listing.return_fields(
-            request, fields, detail, frozenset(visible),
-            tuple(name for name in DEFAULT_FIELDS if name in visible),
-            visible)
+        shown = listing.list_fields(request, fields, detail, visible,
+                                    DEFAULT_FIELDS, detail_endpoint)
         limit = listing.limit_from(limit)
         listing.check_sort(sort_key, sort_dir, _SORTABLE, _UNSORTABLE)
 
