@@ -300,6 +300,8 @@ def _write_samples(service: Service, clock: Clock, samples: Samples,
     _node_samples(samples, nodes)
     _conductor_samples(samples, nodes)
     _error_samples(samples)
+    _driver_samples(samples)
+    _port_samples(samples, uuids, nodes)
 
     # Changes come last: every sample above sees the same nodes.
     clock.tick(5 * 60)
@@ -395,6 +397,48 @@ def _error_samples(samples: Samples) -> None:
     samples.write_body(
         'error-version-response.json',
         samples.get('/v1/conductors', version='1.48', status=404))
+
+
+def _driver_samples(samples: Samples) -> None:
+    samples.write_body('drivers-list-response.json',
+                       samples.get('/v1/drivers'))
+    samples.write_body('driver-get-response.json',
+                       samples.get('/v1/drivers/ipmi'))
+
+
+def _port_samples(samples: Samples, uuids: NodeUUIDs,
+                  nodes: list[dict]) -> None:
+    create_request = {
+        'address': '52:54:00:12:34:56',
+        'node_uuid': nodes[0]['uuid'],
+        'local_link_connection': {'switch_id': '0a:1b:2c:3d:4e:5f',
+                                  'port_id': 'Ethernet3/1',
+                                  'switch_info': 'switch1'},
+        'physical_network': 'physnet1',
+    }
+    with uuids.node('port-0'):
+        created = samples.call('POST', '/v1/ports', create_request,
+                               status=201)
+    samples.write_json('port-create-request.json', create_request)
+    samples.write_body('port-create-response.json', created)
+    for index, node in enumerate(nodes[1:3], start=1):
+        with uuids.node('port-%d' % index):
+            samples.call('POST', '/v1/ports', {
+                'address': '52:54:00:12:34:%02x' % (0x56 + index),
+                'node_uuid': node['uuid']}, status=201)
+    samples.write_body('port-list-response.json', samples.get('/v1/ports'))
+    samples.write_body('port-list-detail-response.json',
+                       samples.get('/v1/ports/detail?limit=2'))
+    samples.write_body('node-port-list-response.json',
+                       samples.get('/v1/nodes/%s/ports' % nodes[0]['name']))
+    samples.write_body('port-show-response.json',
+                       samples.get('/v1/ports/%s' % created.json['uuid']))
+    patch = [{'op': 'add', 'path': '/extra/cable', 'value': 'c-0142'},
+             {'op': 'replace', 'path': '/pxe_enabled', 'value': False}]
+    samples.write_json('port-update-request.json', patch)
+    samples.write_body('port-update-response.json',
+                       samples.call('PATCH', '/v1/ports/%s'
+                                    % created.json['uuid'], patch))
 
 
 def _update_samples(samples: Samples, nodes: list[dict]) -> None:

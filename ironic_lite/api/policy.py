@@ -39,6 +39,26 @@ RULES = [
         'baremetal:driver:get', 'rule:is_observer', 'Read drivers',
         [{'path': '/drivers', 'method': 'GET'},
          {'path': '/drivers/{driver_name}', 'method': 'GET'}]),
+    policy.DocumentedRuleDefault(
+        'baremetal:driver:get_properties', 'rule:is_observer',
+        'Read the properties of a driver',
+        [{'path': '/drivers/{driver_name}/properties', 'method': 'GET'}]),
+    policy.DocumentedRuleDefault(
+        'baremetal:port:get', 'rule:is_observer', 'Read ports',
+        [{'path': '/ports', 'method': 'GET'},
+         {'path': '/ports/detail', 'method': 'GET'},
+         {'path': '/ports/{port_id}', 'method': 'GET'},
+         {'path': '/nodes/{node_ident}/ports', 'method': 'GET'},
+         {'path': '/nodes/{node_ident}/ports/detail', 'method': 'GET'}]),
+    policy.DocumentedRuleDefault(
+        'baremetal:port:create', 'rule:is_admin', 'Create ports',
+        [{'path': '/ports', 'method': 'POST'}]),
+    policy.DocumentedRuleDefault(
+        'baremetal:port:update', 'rule:is_admin', 'Update ports',
+        [{'path': '/ports/{port_id}', 'method': 'PATCH'}]),
+    policy.DocumentedRuleDefault(
+        'baremetal:port:delete', 'rule:is_admin', 'Delete ports',
+        [{'path': '/ports/{port_id}', 'method': 'DELETE'}]),
 ]
 
 _ENFORCER = None

@@ -246,3 +246,38 @@ class DriverLoadError(IronicLiteException):
     implementation of some interface type, or a default is not enabled."""
     _msg_fmt = ('Driver, hardware type or interface %(driver)s could not be '
                 'loaded. Reason: %(reason)s.')
+
+
+# Ports
+
+
+class InvalidMAC(Invalid):
+    _msg_fmt = 'Expected a MAC address but received %(mac)s.'
+
+
+class OperationNotPermitted(NotAuthorized):
+    _msg_fmt = 'Operation not permitted.'
+
+
+class PortNotFound(NotFound):
+    _msg_fmt = 'Port %(port)s could not be found.'
+
+
+class PortgroupNotFound(NotFound):
+    _msg_fmt = 'Portgroup %(portgroup)s could not be found.'
+
+
+class MACAlreadyExists(Conflict):
+    _msg_fmt = 'A port with MAC address %(mac)s already exists.'
+
+
+class PortAlreadyExists(Conflict):
+    _msg_fmt = 'A port with UUID %(uuid)s already exists.'
+
+
+class PortChanged(Conflict):
+    """As :class:`NodeChanged`, for a port."""
+
+    _msg_fmt = ('Port %(port)s changed on conductor %(host)s since it was '
+                'read: %(fields)s.')
+    retry_after = 1

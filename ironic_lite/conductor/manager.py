@@ -29,7 +29,7 @@ _TAKEOVER_BATCH = 100
 class ConductorManager:
     """Handles node work for the nodes the hash ring gives this conductor."""
 
-    target = messaging.Target(version='1.1')
+    target = messaging.Target(version='1.2')
 
     def __init__(self, host: str, conductor_id: int, hardware_types: dict,
                  dbapi, ring_manager: hash_ring.HashRingManager):
@@ -248,3 +248,94 @@ class ConductorManager:
         if taken:
             LOG.info('Conductor %s took over %d nodes', self.host, taken)
         return taken
+
+    # Ports: written by the conductor of their node, under the node's lock.
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def create_port(self, context, node_uuid: str, values: dict) -> str:
+        """Create a port of a node (``values`` are its columns, without
+        node_id); returns its UUID."""
+        with self._acquire(context, node_uuid, 'port create') as task:
+            self._check_owner(task.node)
+            row = self.dbapi.create_port({**values,
+                                          'node_id': task.node.id})
+        LOG.info('Created port %s (%s) of node %s', row.uuid, row.address,
+                 node_uuid)
+        return row.uuid
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def update_port(self, context, port_uuid: str, changes: dict,
+                    expected: dict | None = None,
+                    mergeable: list | None = None) -> None:
+        """Apply ``changes`` (columns; node_id moves the port) to a port,
+        refusing lost updates as :meth:`update_node` does (PortChanged)."""
+        port = self.dbapi.get_port_by_uuid(port_uuid)
+        node_id = changes.get('node_id', port.node_id)
+        with self._acquire(context, node_id, 'port update') as task:
+            node = task.node
+            self._check_owner(node)
+            port = self.dbapi.get_port_by_uuid(port_uuid)
+            changes, conflicts = rebase.rebase(
+                changes, expected or {}, port,
+                mergeable=frozenset(mergeable or ()))
+            if conflicts:
+                raise exception.PortChanged(port=port_uuid, host=self.host,
+                                            fields=', '.join(conflicts))
+            _check_port_update(port, node, changes)
+            if changes:
+                self.dbapi.update_port(port.id, changes)
+        LOG.info('Updated port %s: %s', port_uuid, sorted(changes))
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def destroy_port(self, context, port_uuid: str) -> None:
+        port = self.dbapi.get_port_by_uuid(port_uuid)
+        with self._acquire(context, port.node_id, 'port delete') as task:
+            node = task.node
+            self._check_owner(node)
+            if _is_in_use(node):
+                raise exception.InvalidState(
+                    'Cannot delete the port %s as node %s is active or has '
+                    'instance UUID assigned' % (port_uuid, node.uuid))
+            self.dbapi.destroy_port(port.id)
+        LOG.info('Deleted port %s of node %s', port_uuid, node.uuid)
+
+    # Drivers
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def get_driver_properties(self, context, driver_name: str) -> dict:
+        """The driver_info keys the hardware type's default interfaces
+        read, with their descriptions."""
+        if driver_name not in self.hardware_types:
+            raise exception.DriverNotFound(
+                "The driver '%s' is unknown." % driver_name)
+        from ironic_lite.drivers import factory
+        return factory.properties(driver_name)
+
+
+# What a port update may change in which node state (Ironic's rules).
+_CONNECTIVITY = ('portgroup_id', 'pxe_enabled', 'local_link_connection',
+                 'physical_network')
+_CONNECTIVITY_STATES = (states.ENROLL, states.INSPECTING, states.INSPECTWAIT,
+                        states.MANAGEABLE)
+
+
+def _is_in_use(node) -> bool:
+    """Active or holding an instance, and not in maintenance: its ports'
+    addresses must stay."""
+    return ((node.provision_state == states.ACTIVE
+             or node.instance_uuid is not None) and not node.maintenance)
+
+
+def _check_port_update(port, node, changes: dict) -> None:
+    """:raises InvalidState: the node's state forbids the change."""
+    if 'address' in changes and _is_in_use(node):
+        raise exception.InvalidState(
+            'Cannot update hardware address for port %s as node %s is '
+            'active or has instance UUID assigned' % (port.uuid, node.uuid))
+    if (set(changes) & set(_CONNECTIVITY) and not node.maintenance
+            and node.provision_state not in _CONNECTIVITY_STATES):
+        raise exception.InvalidState(
+            'Port %s can not have any connectivity attributes (%s) updated '
+            'unless node %s is in a %s state or in maintenance mode.'
+            % (port.uuid, ', '.join(_CONNECTIVITY), node.uuid,
+               ', '.join(_CONNECTIVITY_STATES)))

@@ -3,6 +3,7 @@
 Each call about a node goes to the conductor the hash ring names for it.
 """
 
+import random
 import threading
 
 import oslo_messaging as messaging
@@ -23,9 +24,10 @@ class ConductorAPI:
         1.0 - create_node, update_node, destroy_node
         1.1 - update_node takes ``expected``, the values its changes were
               computed from
+        1.2 - create_port, update_port, destroy_port, get_driver_properties
     """
 
-    RPC_API_VERSION = '1.1'
+    RPC_API_VERSION = '1.2'
 
     # Attempts to hand a message to the broker before giving up with 503.
     SEND_RETRIES = 2
@@ -121,6 +123,49 @@ class ConductorAPI:
 
     def destroy_node(self, context, node) -> None:
         self._call_owner(context, node, 'destroy_node', node_uuid=node.uuid)
+
+    # Ports go to the conductor of their node.
+
+    def create_port(self, context, node, values: dict) -> str:
+        """Create a port of ``node`` (its routing view); its UUID.
+
+        :raises MACAlreadyExists: a port has the address.
+        :raises NodeLocked: the node stayed busy.
+        """
+        return self._call_owner(context, node, 'create_port',
+                                node_uuid=node.uuid, values=values)
+
+    def update_port(self, context, node, port_uuid: str, changes: dict,
+                    expected: dict | None = None,
+                    mergeable: list | None = None) -> None:
+        """Apply ``changes`` to a port of ``node`` (the node it will be
+        on); ``expected`` and ``mergeable`` as for :meth:`update_node`.
+
+        :raises PortChanged: the port no longer has the ``expected``
+            values; nothing was written.
+        """
+        self._call_owner(context, node, 'update_port', port_uuid=port_uuid,
+                         changes=changes, expected=expected,
+                         mergeable=mergeable)
+
+    def destroy_port(self, context, node, port_uuid: str) -> None:
+        self._call_owner(context, node, 'destroy_port', port_uuid=port_uuid)
+
+    def get_driver_properties(self, context, driver_name: str) -> dict:
+        """Ask any alive conductor enabling the hardware type.
+
+        :raises DriverNotFound: no conductor is alive, or none enables it.
+        """
+        rings = self.ring_manager.rings()
+        if not rings:
+            raise exception.DriverNotFound('No conductors registered.')
+        hosts = sorted({host for (_group, hardware), ring in rings.items()
+                        if hardware == driver_name for host in ring.hosts})
+        if not hosts:
+            raise exception.DriverNotFound(
+                "The driver '%s' is unknown." % driver_name)
+        return self._call(context, random.choice(hosts),
+                          'get_driver_properties', driver_name=driver_name)
 
 
 _API = None

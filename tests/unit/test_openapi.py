@@ -19,7 +19,9 @@ from ironic_lite.api import versions
 from ironic_lite.api.controllers import root
 from ironic_lite.api.controllers import v1
 from ironic_lite.api.controllers.v1 import conductor
+from ironic_lite.api.controllers.v1 import driver
 from ironic_lite.api.controllers.v1 import node
+from ironic_lite.api.controllers.v1 import port
 from ironic_lite.api.controllers.v1 import types
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -46,6 +48,10 @@ _OWN_ROUTING = (
     # Only refuse path segments their methods do not take (404).
     conductor.ConductorsController,
     node.NodeConductorController,
+    port.PortsController,
+    driver.DriverPropertiesController,
+    # /drivers/{driver_name}/properties to DriverPropertiesController.
+    driver.DriversController,
 )
 _HTTP_METHODS = ('get', 'put', 'post', 'delete', 'options', 'head', 'patch',
                  'trace')
@@ -265,3 +271,13 @@ class TestOpenAPI(testtools.TestCase):
                        'parameters'] if parameter.get('name') == 'fields']
         self.assertEqual(list(conductor.DETAIL_FIELDS),
                          listing[0]['schema']['items']['enum'])
+
+    def test_port_fields(self):
+        self.assertEqual(sorted(port.FIELDS),
+                         sorted(self.schemas['PortFieldName']['enum']))
+        self.assertEqual(sorted([*port.FIELDS, 'links']),
+                         sorted(self.schemas['Port']['properties']))
+        creatable = [name for name, field in port.FIELDS.items()
+                     if not field.read_only_on_create]
+        self.assertEqual(sorted(creatable),
+                         sorted(self.schemas['PortCreate']['properties']))

@@ -164,6 +164,18 @@ def _translate_node_duplicate(error: db_exc.DBDuplicateEntry, values: dict):
     return exception.NodeAlreadyExists(uuid=values.get('uuid'))
 
 
+def _port_query():
+    return (sa.select(models.Port, models.Node.uuid)
+            .join(models.Node, models.Node.id == models.Port.node_id))
+
+
+def _translate_port_duplicate(error: db_exc.DBDuplicateEntry, values: dict):
+    columns = set(error.columns or ())
+    if 'address' in columns or 'uniq_ports0address' in columns:
+        return exception.MACAlreadyExists(mac=values.get('address'))
+    return exception.PortAlreadyExists(uuid=values.get('uuid'))
+
+
 class Connection:
     """Database access for conductors, nodes and ports."""
 
@@ -427,13 +439,26 @@ class Connection:
         :raises InvalidParameterValue: ``values`` changes the UUID (the
             node's identity and its place on the hash ring).
         """
+        return self._update(models.Node, node_id, values,
+                            lambda: exception.NodeNotFound(node=node_id),
+                            _translate_node_duplicate)
+
+    def _update(self, model, row_id: int, values: dict, not_found,
+                translate_duplicate):
+        """Write ``values`` to the row ``row_id`` of ``model``; the row.
+
+        :param not_found: makes the exception for a missing row.
+        :param translate_duplicate: (DBDuplicateEntry, values with the
+            row's uuid) -> the exception to raise.
+        """
         if 'uuid' in values:
             raise exception.InvalidParameterValue(
-                err='Cannot overwrite UUID for an existing Node.')
+                err='Cannot overwrite UUID for an existing %s.'
+                % model.__name__)
         with self._writer() as session:
-            row = session.get(models.Node, node_id)
+            row = session.get(model, row_id)
             if row is None:
-                raise exception.NodeNotFound(node=node_id)
+                raise not_found()
             # A failed flush expires the row: read what the message needs
             # before.
             uuid = row.uuid
@@ -442,7 +467,7 @@ class Connection:
             try:
                 session.flush()
             except db_exc.DBDuplicateEntry as e:
-                raise _translate_node_duplicate(e, {**values, 'uuid': uuid})
+                raise translate_duplicate(e, {**values, 'uuid': uuid})
             return row
 
     @_retry_on_deadlock
@@ -518,6 +543,103 @@ class Connection:
             return session.execute(
                 query.values(reservation=None)
                 .execution_options(synchronize_session=False)).rowcount
+
+    # Ports: rows carry ``node_uuid``, the UUID of their node, besides
+    # their columns.
+
+    @_retry_on_deadlock
+    def create_port(self, values: dict) -> models.Port:
+        """Insert a port; ``values`` has node_id, not node_uuid.
+
+        :raises MACAlreadyExists, PortAlreadyExists: a port has its
+            address or UUID.
+        """
+        row = models.Port(**values)
+        try:
+            with self._writer() as session:
+                session.add(row)
+                session.flush()
+        except db_exc.DBDuplicateEntry as e:
+            raise _translate_port_duplicate(e, values)
+        return self.get_port_by_id(row.id)
+
+    def get_port_by_id(self, port_id: int) -> models.Port:
+        return self._get_port(models.Port.id == port_id, port_id)
+
+    def get_port_by_uuid(self, uuid: str) -> models.Port:
+        return self._get_port(models.Port.uuid == uuid, uuid)
+
+    def get_port_by_address(self, address: str) -> models.Port:
+        return self._get_port(models.Port.address == address, address)
+
+    def _get_port(self, criterion, ident) -> models.Port:
+        rows = self._ports(_port_query().where(criterion))
+        if not rows:
+            raise exception.PortNotFound(port=ident)
+        return rows[0]
+
+    def _ports(self, query) -> list[models.Port]:
+        with self._reader() as session:
+            rows = []
+            for port, node_uuid in session.execute(query):
+                port.node_uuid = node_uuid
+                rows.append(port)
+            return rows
+
+    def get_port_list(self, filters: dict | None = None,
+                      limit: int | None = None,
+                      marker: models.Port | None = None,
+                      sort_key: str = 'id',
+                      sort_dir: str = 'asc') -> list[models.Port]:
+        """Ports matching every filter (node_id, address), one page in the
+        order asked."""
+        query = _port_query()
+        for name in ('node_id', 'address'):
+            if (filters or {}).get(name) is not None:
+                query = query.where(getattr(models.Port, name)
+                                    == filters[name])
+        return self._ports(_paginate(query, models.Port, limit, sort_key,
+                                     sort_dir, marker))
+
+    @_retry_on_deadlock
+    def update_port(self, port_id: int, values: dict) -> models.Port:
+        """Write ``values`` (columns) to a port; the port after.
+
+        :raises MACAlreadyExists: another port has the new address.
+        """
+        self._update(models.Port, port_id, values,
+                     lambda: exception.PortNotFound(port=port_id),
+                     _translate_port_duplicate)
+        return self.get_port_by_id(port_id)
+
+    @_retry_on_deadlock
+    def destroy_port(self, port_id: int) -> None:
+        with self._writer() as session:
+            count = session.execute(sa.delete(models.Port)
+                                    .where(models.Port.id == port_id)
+                                    ).rowcount
+        if not count:
+            raise exception.PortNotFound(port=port_id)
+
+    # Hardware types
+
+    def get_hardware_interfaces(self, hardware_type: str | None = None
+                                ) -> list[tuple[str, str, str, str, bool]]:
+        """(hostname, hardware_type, interface_type, interface_name,
+        default) of every conductor that registered them, alive or not
+        (callers keep the alive ones: the hash ring knows them)."""
+        conductor = models.Conductor
+        iface = models.ConductorHardwareInterface
+        query = (sa.select(conductor.hostname, iface.hardware_type,
+                           iface.interface_type, iface.interface_name,
+                           iface.default)
+                 .join(iface, iface.conductor_id == conductor.id)
+                 .order_by(iface.hardware_type, iface.interface_type,
+                           iface.interface_name, conductor.hostname))
+        if hardware_type is not None:
+            query = query.where(iface.hardware_type == hardware_type)
+        with self._reader() as session:
+            return [tuple(row) for row in session.execute(query)]
 
 
 @sa.event.listens_for(sa.engine.Engine, 'connect')

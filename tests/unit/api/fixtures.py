@@ -7,6 +7,7 @@ from gabbi import fixture
 from oslo_utils import timeutils
 
 from ironic_lite.api import app
+from ironic_lite.common import hash_ring
 from tests.unit.api import base
 
 
@@ -43,3 +44,12 @@ class ConductorsFixture(APIFixture):
                 'hardware_type': 'ipmi', 'interface_type': 'power',
                 'interface_name': 'ipmitool', 'default': True}])
         dbapi.unregister_conductor('cond-old')
+
+
+class DriversFixture(ConductorsFixture):
+    """The conductors of :class:`ConductorsFixture`, in the hash rings at
+    once (as their join announcements would put them)."""
+
+    def start_fixture(self):
+        super().start_fixture()
+        hash_ring.get_manager().reset()

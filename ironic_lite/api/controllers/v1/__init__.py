@@ -9,7 +9,9 @@ from ironic_lite.api import versions
 from ironic_lite.api.controllers import link
 from ironic_lite.api.controllers import root_documents
 from ironic_lite.api.controllers.v1 import conductor
+from ironic_lite.api.controllers.v1 import driver
 from ironic_lite.api.controllers.v1 import node
+from ironic_lite.api.controllers.v1 import port
 from ironic_lite.api.controllers.v1 import types
 
 MEDIA_TYPES = [{'base': 'application/json',
@@ -22,6 +24,8 @@ class V1Controller(rest.RestController):
 
     nodes = node.NodesController()
     conductors = conductor.ConductorsController()
+    ports = port.PortsController()
+    drivers = driver.DriversController()
 
     @pecan.expose()
     def _route(self, args, request=None):
@@ -41,6 +45,8 @@ class V1Controller(rest.RestController):
             ],
             'media_types': MEDIA_TYPES,
             'nodes': _resource_links(request, 'nodes'),
+            'ports': _resource_links(request, 'ports'),
+            'drivers': _resource_links(request, 'drivers'),
         }
         if versions.allows(request, versions.Minor.CONDUCTORS):
             document['conductors'] = _resource_links(request, 'conductors')

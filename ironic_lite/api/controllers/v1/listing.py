@@ -67,6 +67,19 @@ def return_fields(request, fields: list[str] | None, detail: bool | None,
     return tuple(fields)
 
 
+def list_fields(request, fields: list[str] | None, detail: bool | None,
+                visible: tuple[str, ...], default: tuple[str, ...],
+                detail_endpoint: bool) -> tuple[str, ...]:
+    """The fields a list shows: every ``visible`` one on a /detail
+    endpoint, else as :func:`return_fields` (``default``: the fields a list
+    shows unasked, those the version knows)."""
+    if detail_endpoint:
+        return visible
+    return return_fields(request, fields, detail, frozenset(visible),
+                         tuple(name for name in default if name in visible),
+                         visible)
+
+
 def next_url(request, path: str, params: list[tuple[str, object]],
              items: list, limit: int, marker_of) -> str | None:
     """The link to the page after ``items``, when this page is full.
@@ -81,6 +94,29 @@ def next_url(request, path: str, params: list[tuple[str, object]],
     query += [('limit', limit), ('marker', marker_of(items[-1]))]
     return link.build_url(request, path,
                           query=urllib.parse.urlencode(query, safe=',:'))
+
+
+def page(request, resource: str, path: str, rows: list, render,
+         limit: int, params: list[tuple[str, object]]) -> dict:
+    """A list response: ``{resource: [render(row), ...]}``, with the
+    ``next`` link (``params`` repeated, the last UUID as marker) when the
+    page is full."""
+    result = {resource: [render(row) for row in rows]}
+    url = next_url(request, path, params, rows, limit, lambda row: row.uuid)
+    if url:
+        result['next'] = url
+    return result
+
+
+def page_params(filters: list[tuple[str, object]], detail_endpoint: bool,
+                fields, detail, sort_key: str,
+                sort_dir: str) -> list[tuple[str, object]]:
+    """The query parameters a ``next`` link repeats: every filter, fields
+    and detail (not on a /detail endpoint), the sorting."""
+    params = list(filters)
+    if not detail_endpoint:
+        params += [('fields', fields), ('detail', detail)]
+    return params + [('sort_key', sort_key), ('sort_dir', sort_dir)]
 
 
 def _query_value(value) -> str:

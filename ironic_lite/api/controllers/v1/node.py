@@ -1,13 +1,9 @@
 """/v1/nodes: the bare-metal machines, and which conductor serves each."""
 
 import contextlib
-import copy
-import dataclasses
 import re
 import types as pytypes
-from collections.abc import Callable
 
-import jsonpatch
 import pecan
 from oslo_log import log
 from oslo_utils import strutils
@@ -17,18 +13,20 @@ from pecan import rest
 from ironic_lite.api import expose
 from ironic_lite.api import policy
 from ironic_lite.api import rings
-from ironic_lite.api import timestamps
 from ironic_lite.api import versions
 from ironic_lite.api.controllers import link
 from ironic_lite.api.controllers.v1 import conductor as conductor_api
+from ironic_lite.api.controllers.v1 import fields as api_fields
 from ironic_lite.api.controllers.v1 import listing
+from ironic_lite.api.controllers.v1 import patching
+from ironic_lite.api.controllers.v1 import port as port_api
+from ironic_lite.api.controllers.v1 import render
 from ironic_lite.api.controllers.v1 import routing
 from ironic_lite.api.controllers.v1 import types
 from ironic_lite.common import exception
 from ironic_lite.common import interfaces
 from ironic_lite.common import states
-from ironic_lite.conf import CONF
-from ironic_lite.db.sqlalchemy import api as db_sqlalchemy
+from ironic_lite.conf import CONF  # noqa: F401 - tests read it here
 from ironic_lite.db.sqlalchemy import models
 
 LOG = log.getLogger(__name__)
@@ -50,31 +48,12 @@ RESERVED_NAMES = ('maintenance', 'management', 'states', 'vendor_passthru',
 _CONDUCTOR_GROUP = re.compile(r'^[a-zA-Z0-9_\-.]*$')
 # The faults a conductor records on a node, the only values ?fault= takes.
 FAULTS = ('power failure', 'clean failure', 'rescue abort failure')
-# What a JSON patch operation may hold and where it may point.
-_PATCH_KEYS = frozenset({'op', 'path', 'value'})
-_PATCH_OPS = ('add', 'replace', 'remove')
-_PATCH_PATH = r'^(/[\w\-.~:]+)+$'
-_PATCH_FAILURES = (jsonpatch.JsonPatchException,
-                   jsonpatch.JsonPointerException, KeyError, IndexError)
-# Not node fields, yet Ironic answers a patch of them as of any read-only one.
-_PATCH_INTERNAL = frozenset({'id', 'links'})
+# What a JSON patch may do, for the OpenAPI document's tests.
+_PATCH_OPS = patching.OPS
+_PATCH_PATH = patching.PATH
 # How many times a PATCH is applied to a node that other writes keep changing
 # before the API answers 409 (clients retry 409 on their own).
 _PATCH_ATTEMPTS = 5
-
-
-# Checks of written values. Each returns the value to store or raises an
-# exception with a 4xx code, worded as Ironic (WSME) words it.
-
-def _invalid(field: str, value, reason: str):
-    return exception.InvalidParameterValue(
-        err="Invalid input for field/attribute %s. Value: '%s'. %s"
-        % (field, value, reason))
-
-
-def _wrong_type(field: str, value, expected: type):
-    return _invalid(field, value, "Wrong type. Expected '%s', got '%s'"
-                    % (expected, type(value)))
 
 
 def is_valid_logical_name(request, name) -> bool:
@@ -105,46 +84,6 @@ def _check_names_acceptable(request, names: list, message: str) -> None:
                 % (name, ', '.join(RESERVED_NAMES)))
 
 
-def _check_text(max_length=None, nullable=True):
-    def check(request, field, value):
-        if value is None:
-            if nullable:
-                return None
-            raise _invalid(field, None, 'Mandatory field missing.')
-        if not isinstance(value, str):
-            raise _wrong_type(field, value, str)
-        if max_length and len(value) > max_length:
-            raise _invalid(field, value, 'Value should have a maximum '
-                           'character requirement of %d' % max_length)
-        return value
-    return check
-
-
-def _check_document(request, field, value):
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise _invalid(field, value, 'Value not a valid dict: %s' % value)
-    return value
-
-
-def _check_bool(nullable=False):
-    def check(request, field, value):
-        if value is None and nullable:
-            return None
-        try:
-            return strutils.bool_from_string(value, strict=True)
-        except ValueError as e:
-            raise exception.Invalid(str(e))
-    return check
-
-
-def _check_uuid(request, field, value):
-    if value is None:
-        return None
-    return types.canonical_uuid(value)
-
-
 def _check_conductor_group(request, field, value):
     if not isinstance(value, str) or len(value) > 255 or \
             not _CONDUCTOR_GROUP.match(value):
@@ -160,65 +99,75 @@ def _check_chassis(request, field, value):
     return None
 
 
-@dataclasses.dataclass(frozen=True)
-class NodeField:
-    """A field of the node API object and how it may be written."""
+def _provision_state_for(request, state: str | None) -> str | None:
+    """States older clients do not know, shown as they knew them."""
+    if state == states.AVAILABLE and not versions.allows(
+            request, Minor.AVAILABLE_STATE):
+        return None
+    if state == states.INSPECTWAIT and not versions.allows(
+            request, Minor.INSPECT_WAIT):
+        return states.INSPECTING
+    return state
 
-    name: str
-    check: Callable | None = None  # None: read-only
-    on_patch: bool = True
-    removed: object = None  # its value after a JSON patch "remove"
-    # Ironic's own 400 for the field in a POST or a PATCH, where it has one
-    # rather than treating the field as read-only.
-    refused_on_create: str | None = None
-    refused_on_patch: str | None = None
 
-    @property
-    def read_only_on_create(self) -> bool:
-        return self.check is None and self.refused_on_create is None
+def _masked(secret_key: str):
+    """Shows a document with its passwords masked, and ``secret_key`` too
+    (an SSH key; a swift temporary URL), as Ironic hides them."""
+    def show(request, document: dict) -> dict:
+        masked = strutils.mask_dict_password(document, '******')
+        if masked.get(secret_key):
+            masked[secret_key] = '******'
+        return masked
+    return show
 
-    @property
-    def patchable(self) -> bool:
-        return (self.check is not None and self.on_patch
-                and self.refused_on_patch is None)
 
-    @property
-    def internal(self) -> bool:
-        """Read-only in a patch, as Ironic words it."""
-        return not self.patchable and self.refused_on_patch is None
+def NodeField(name: str, check=None, **kwargs) -> api_fields.Field:
+    """A node field, introduced at its version in the versions table."""
+    return api_fields.Field(name, check,
+                            since=versions.NODE_FIELD_SINCE.get(name),
+                            **kwargs)
 
+
+_check_text = api_fields.check_text
+_check_document = api_fields.check_document
+_check_bool = api_fields.check_bool
+_check_uuid = api_fields.check_uuid
+_show_time = api_fields.show_time
 
 _PROTECTION_ON_CREATE = ('Cannot specify protected or protected_reason on '
                          'node creation. These fields can only be set for '
                          'active nodes')
 
-FIELDS: dict[str, NodeField] = {f.name: f for f in [
+FIELDS: dict[str, api_fields.Field] = api_fields.registry(
     NodeField('uuid', _check_uuid, on_patch=False),
-    NodeField('name', _check_text()),
-    NodeField('driver', _check_text(255, nullable=False)),
-    NodeField('driver_info', _check_document, removed={}),
+    NodeField('name', _check_text(), accepted_before_since=(None,)),
+    NodeField('driver', _check_text(255, nullable=False), mandatory=True),
+    NodeField('driver_info', _check_document, removed={},
+              show=_masked('ssh_key_contents')),
     NodeField('driver_internal_info'),
     NodeField('instance_uuid', _check_uuid),
-    NodeField('instance_info', _check_document, removed={}),
+    NodeField('instance_info', _check_document, removed={},
+              show=_masked('image_url')),
     NodeField('properties', _check_document, removed={}),
     NodeField('extra', _check_document, removed={}),
     NodeField('chassis_uuid', _check_chassis),
-    NodeField('conductor_group', _check_conductor_group, removed=''),
+    NodeField('conductor_group', _check_conductor_group, removed='',
+              accepted_before_since=('',)),
     NodeField('conductor'),
     NodeField('reservation'),
     NodeField('power_state'),
     NodeField('target_power_state'),
-    NodeField('provision_state'),
+    NodeField('provision_state', show=_provision_state_for),
     NodeField('target_provision_state'),
-    NodeField('provision_updated_at'),
+    NodeField('provision_updated_at', show=_show_time),
     NodeField('last_error'),
     NodeField('maintenance', _check_bool(), removed=False),
     NodeField('maintenance_reason'),
     NodeField('fault'),
     NodeField('console_enabled'),
     NodeField('resource_class', _check_text(80)),
-    NodeField('inspection_started_at'),
-    NodeField('inspection_finished_at'),
+    NodeField('inspection_started_at', show=_show_time),
+    NodeField('inspection_finished_at', show=_show_time),
     NodeField('clean_step'),
     NodeField('deploy_step'),
     NodeField('raid_config'),
@@ -233,19 +182,13 @@ FIELDS: dict[str, NodeField] = {f.name: f for f in [
         'via the node traits API.'), refused_on_patch=(
         'Cannot update node traits via node patch. Node traits should be '
         'updated via the node traits API.')),
-    NodeField('created_at'),
-    NodeField('updated_at'),
+    NodeField('created_at', show=_show_time),
+    NodeField('updated_at', show=_show_time),
     *(NodeField(name, _check_text(255)) for name in interfaces.NODE_FIELDS),
-]}
+)
 
 DEFAULT_FIELDS = ('instance_uuid', 'maintenance', 'name', 'power_state',
                   'provision_state', 'uuid')
-_TIMESTAMPS = frozenset({'created_at', 'updated_at', 'provision_updated_at',
-                         'inspection_started_at', 'inspection_finished_at'})
-# Documents whose passwords are masked, and the one more key of each that
-# Ironic hides too (an SSH key; a swift temporary URL).
-_SECRET_DOCUMENTS = {'driver_info': 'ssh_key_contents',
-                     'instance_info': 'image_url'}
 # The version each list filter needs. Ironic's 406 names that version for
 # every filter but the oldest one, provision_state.
 _FILTERS_SINCE = {
@@ -260,38 +203,16 @@ _QUIET_FILTERS = frozenset({'provision_state'})
 # A list sorts by the node's API fields that are columns, and by id (the
 # default, as in Ironic); never by internal columns (conductor_affinity,
 # ring_position), whose order would leak what the API does not show.
-_SORTABLE = db_sqlalchemy.sortable_columns(models.Node) & (
-    frozenset(FIELDS) | {'id'})
 # Fields that are columns but not sortable (the JSON documents) get
 # Ironic's unquoted message; other unknown keys the quoted one.
-_UNSORTABLE = frozenset(FIELDS) & (
-    frozenset(c.name for c in models.Node.__table__.columns) - _SORTABLE)
+_SORTABLE, _UNSORTABLE = api_fields.sort_keys(FIELDS, models.Node)
 
 
 def visible_fields(request) -> tuple[str, ...]:
-    return tuple(name for name in sorted(FIELDS)
-                 if versions.node_field_allowed(request, name))
+    return api_fields.visible(request, FIELDS)
 
 
-def _provision_state_for(request, state: str | None) -> str | None:
-    """States older clients do not know, shown as they knew them."""
-    if state == states.AVAILABLE and not versions.allows(
-            request, Minor.AVAILABLE_STATE):
-        return None
-    if state == states.INSPECTWAIT and not versions.allows(
-            request, Minor.INSPECT_WAIT):
-        return states.INSPECTING
-    return state
-
-
-def _masked(field: str, document: dict) -> dict:
-    masked = strutils.mask_dict_password(document, '******')
-    if masked.get(_SECRET_DOCUMENTS[field]):
-        masked[_SECRET_DOCUMENTS[field]] = '******'
-    return masked
-
-
-class NodeRenderer:
+class NodeRenderer(render.Renderer):
     """Turns node rows into API objects at the request's version.
 
     ``whole`` is a node shown with every field (show, detail, create,
@@ -299,8 +220,7 @@ class NodeRenderer:
     """
 
     def __init__(self, request, fields: tuple[str, ...], whole: bool):
-        self.request = request
-        self.fields = fields
+        super().__init__(request, FIELDS, fields, 'nodes')
         self.whole = whole
 
     def conductor_of(self, row) -> str | None:
@@ -315,19 +235,10 @@ class NodeRenderer:
             return self.conductor_of(row)
         if field == 'chassis_uuid':
             return None
-        value = getattr(row, field)
-        if field in _TIMESTAMPS:
-            return timestamps.isotime(value)
-        if field in _SECRET_DOCUMENTS:
-            return _masked(field, value)
-        if field == 'provision_state':
-            return _provision_state_for(self.request, value)
-        return value
+        return super().value(row, field)
 
-    def render(self, row) -> dict:
-        result = {field: self.value(row, field) for field in self.fields}
-        result['links'] = link.self_and_bookmark(self.request, 'nodes',
-                                                 row.uuid)
+    def links(self, row) -> dict:
+        result = super().links(row)
         if self.whole and versions.allows(self.request, Minor.STATES_LINK):
             result['states'] = link.self_and_bookmark(self.request, 'nodes',
                                                       row.uuid, 'states')
@@ -370,9 +281,7 @@ def get_node(request, ident: str):
 
 
 def _check_version_of(request, field: str) -> None:
-    since = versions.NODE_FIELD_SINCE.get(field)
-    if since is not None:
-        versions.require(request, since, explain=False)
+    api_fields.require_version(request, FIELDS, field)
 
 
 @contextlib.contextmanager
@@ -387,37 +296,13 @@ def _no_host_is_bad_request():
 
 def _parse_new_node(request, body) -> dict:
     """The values of a POST /v1/nodes body, validated."""
-    if not isinstance(body, dict):
-        raise exception.Invalid('The request body must be a JSON object '
-                                'describing the node.')
-    unknown = sorted(set(body) - set(FIELDS))
-    if unknown:
-        raise exception.Invalid(
-            'Unknown attribute%s for argument node: %s'
-            % ('s' if len(unknown) > 1 else '', ', '.join(unknown)))
-    values = {}
-    for name, raw in body.items():
-        field = FIELDS[name]
-        if field.read_only_on_create:
-            raise _invalid(name, raw, 'Cannot set read only field.')
-        if field.check is not None:
-            values[name] = field.check(request, name, raw)
-    if values.get('driver') is None:
-        raise _invalid('driver', None, 'Mandatory field missing.')
-    for name, value in body.items():
-        # An empty group and a null name are what older clients meant.
-        if not ((name == 'conductor_group' and value == '')
-                or (name == 'name' and value is None)):
-            _check_version_of(request, name)
-    for name in body:
-        if FIELDS[name].refused_on_create:
-            raise exception.Invalid(FIELDS[name].refused_on_create)
+    values = api_fields.parse_new(request, FIELDS, body, 'node')
     if values.get('name') is not None:
         _check_names_acceptable(request, [values['name']],
                                 "Cannot create node with invalid name "
                                 "'%(name)s'")
     values.pop('chassis_uuid', None)
-    values['uuid'] = values.get('uuid') or uuidutils.generate_uuid()
+    values['uuid'] = api_fields.new_uuid(values)
     values.setdefault('conductor_group', '')
     values['provision_state'] = (
         states.ENROLL if versions.allows(request, Minor.ENROLL_STATE)
@@ -425,110 +310,24 @@ def _parse_new_node(request, body) -> dict:
     return values
 
 
-def _patch_root(path: str) -> str:
-    return path.lstrip('/').split('/', 1)[0]
-
-
-def _check_patch_op(op) -> None:
-    """One JSON patch operation, checked as WSME checks Ironic's."""
-    if not isinstance(op, dict):
-        raise exception.Invalid('Each JSON patch operation must be a JSON '
-                                'object.')
-    unknown = sorted(set(op) - _PATCH_KEYS)
-    if unknown:
-        raise exception.Invalid(
-            'Unknown attribute%s for argument patch: %s'
-            % ('s' if len(unknown) > 1 else '', ', '.join(unknown)))
-    for key in ('op', 'path'):
-        if op.get(key) is None:
-            raise _invalid(key, None, 'Mandatory field missing.')
-    kind, path = op['op'], op['path']
-    if kind not in _PATCH_OPS:
-        raise _invalid('op', kind, 'Value should be one of: %s'
-                       % ', '.join(_PATCH_OPS))
-    if not isinstance(path, str) or not re.match(_PATCH_PATH, path):
-        raise _invalid('path', path, 'Value should match the pattern %s'
-                       % _PATCH_PATH)
-    root = _patch_root(path)
-    field = FIELDS.get(root)
-    if root in _PATCH_INTERNAL or (field is not None and field.internal):
-        raise exception.Invalid(
-            "'%s' is an internal attribute and can not be updated" % path)
-    if kind == 'remove' and path == '/driver':
-        raise exception.Invalid("'/driver' is a mandatory attribute and "
-                                'can not be removed')
-    if kind != 'remove' and 'value' not in op:
-        raise exception.Invalid("'add' and 'replace' operations need a "
-                                'value')
-
-
 def _check_patch(request, patch, reset_interfaces) -> None:
     """A PATCH body: a list of operations Ironic would accept."""
-    if not isinstance(patch, list):
-        raise _invalid('patch', patch, 'Value not a valid list: %s' % patch)
-    if len(patch) > CONF.api.max_patch_operations:
-        raise exception.Invalid(
-            'The patch has %d operations; at most %d are allowed.'
-            % (len(patch), CONF.api.max_patch_operations))
-    for op in patch:
-        _check_patch_op(op)
-    for op in patch:
-        _check_version_of(request, _patch_root(op['path']))
-    for op in patch:
-        field = FIELDS.get(_patch_root(op['path']))
-        if field is not None and field.refused_on_patch:
-            raise exception.Invalid(field.refused_on_patch)
+    patching.check(request, FIELDS, patch)
     if reset_interfaces and not _patch_values(patch, '/driver'):
         raise exception.Invalid('The reset_interfaces parameter can only be '
                                 "used when changing the node's driver.")
 
 
-def _patch_values(patch, path: str) -> list:
-    """The values a patch adds or replaces at ``path``."""
-    return [op['value'] for op in patch
-            if op['path'] == path and op['op'] != 'remove']
+_patch_values = patching.values_at
 
 
 def _apply_patch(request, row, patch) -> dict:
     """The changes a checked JSON patch makes to a node, validated."""
-    writable = [name for name in visible_fields(request)
-                if FIELDS[name].patchable]
     document = {name: None if name == 'chassis_uuid' else getattr(row, name)
-                for name in writable}
-    for op in patch:
-        if op['op'] == 'add' and op['path'].count('/') == 1 and \
-                _patch_root(op['path']) not in document:
-            raise exception.Invalid('Adding a new attribute (%s) to the root '
-                                    'of the resource is not allowed'
-                                    % op['path'])
-    # One copy, patched in place one operation at a time: the cost grows
-    # with the patch, and an error names the operation that failed. The
-    # patch is copied too: a later operation must not change a value an
-    # earlier one added, since the patch may be applied again.
-    patched = copy.deepcopy(document)
-    for op in copy.deepcopy(patch):
-        try:
-            patched = jsonpatch.JsonPatch([op]).apply(patched, in_place=True)
-        except _PATCH_FAILURES as e:
-            raise exception.PatchError(patch=op, reason=e)
-    changes = {}
-    for name in writable:
-        field = FIELDS[name]
-        new = patched.get(name, field.removed)
-        if new != document[name]:
-            changes[name] = field.check(request, name, new)
+                for name in patching.writable(request, FIELDS)}
+    changes = patching.apply(request, FIELDS, document, patch)
     changes.pop('chassis_uuid', None)
     return changes
-
-
-def _edited_key_by_key(patch) -> set[str]:
-    """The fields a patch only edits below their top level
-    (``/extra/key``), never replaces or removes whole (``/extra``)."""
-    below = {_patch_root(op['path']) for op in patch
-             if op['path'].count('/') > 1}
-    whole = {_patch_root(op['path']) for op in patch
-             if op['path'].count('/') == 1}
-    return below - whole
 
 
 def _patch_node(request, row, patch, reset_interfaces):
@@ -547,7 +346,8 @@ def _patch_node(request, row, patch, reset_interfaces):
         if not changes and not reset_interfaces:
             return row
         expected = {name: getattr(row, name) for name in changes}
-        mergeable = sorted(_edited_key_by_key(patch) & set(changes))
+        mergeable = sorted(patching.edited_key_by_key(patch)
+                           & set(changes))
         try:
             with _no_host_is_bad_request():
                 request.rpcapi.update_node(
@@ -627,7 +427,8 @@ class NodesController(rest.RestController):
 
     _custom_actions = {'detail': ['GET']}
     _subresources = {'states': NodeStatesController,
-                     'conductor': NodeConductorController}
+                     'conductor': NodeConductorController,
+                     'ports': port_api.PortsController}
 
     @pecan.expose()
     def _route(self, args, request=None):
@@ -661,10 +462,8 @@ class NodesController(rest.RestController):
                 'Unrecognized fault "%s" is specified, allowed faults are %s'
                 % (fault, FAULTS))
         visible = visible_fields(request)
-        shown = visible if detail_endpoint else listing.return_fields(
-            request, fields, detail, frozenset(visible),
-            tuple(name for name in DEFAULT_FIELDS if name in visible),
-            visible)
+        shown = listing.list_fields(request, fields, detail, visible,
+                                    DEFAULT_FIELDS, detail_endpoint)
         limit = listing.limit_from(limit)
         listing.check_sort(sort_key, sort_dir, _SORTABLE, _UNSORTABLE)
 
@@ -691,17 +490,12 @@ class NodesController(rest.RestController):
                                            columns=_columns_for(shown))
         renderer = NodeRenderer(request, shown,
                                 detail_endpoint or bool(detail))
-        result = {'nodes': [renderer.render(row) for row in rows]}
-        params = [(name, filters.get(name)) for name in sorted(filters)]
-        if not detail_endpoint:
-            params += [('fields', fields), ('detail', detail)]
-        params += [('sort_key', sort_key), ('sort_dir', sort_dir)]
-        next_url = listing.next_url(
-            request, 'nodes/detail' if detail_endpoint else 'nodes', params,
-            rows, limit, lambda row: row.uuid)
-        if next_url:
-            result['next'] = next_url
-        return result
+        params = listing.page_params(
+            [(name, filters.get(name)) for name in sorted(filters)],
+            detail_endpoint, fields, detail, sort_key, sort_dir)
+        return listing.page(
+            request, 'nodes', 'nodes/detail' if detail_endpoint else 'nodes',
+            rows, renderer.render, limit, params)
 
     @expose.expose(types.jsontype, types.uuid, types.uuid, types.boolean,
                    types.boolean, types.text, types.text, types.text,
