@@ -519,6 +519,19 @@ class Connection:
                 query.values(reservation=None)
                 .execution_options(synchronize_session=False)).rowcount
 
+    @_retry_on_deadlock
+    def clear_target_power_state_of(self, hostname: str,
+                                    last_error: str) -> int:
+        """Null the pending power target of the nodes ``hostname`` holds,
+        with ``last_error``; how many."""
+        node = models.Node
+        with self._writer() as session:
+            return session.execute(
+                sa.update(node).where(node.reservation == hostname)
+                .where(node.target_power_state.is_not(None))
+                .values(target_power_state=None, last_error=last_error)
+                .execution_options(synchronize_session=False)).rowcount
+
 
 @sa.event.listens_for(sa.engine.Engine, 'connect')
 def _tune_sqlite(dbapi_connection, connection_record):
