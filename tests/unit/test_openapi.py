@@ -20,6 +20,7 @@ from ironic_lite.api.controllers import root
 from ironic_lite.api.controllers import v1
 from ironic_lite.api.controllers.v1 import conductor
 from ironic_lite.api.controllers.v1 import node
+from ironic_lite.api.controllers.v1 import node_management
 from ironic_lite.api.controllers.v1 import types
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -46,7 +47,12 @@ _OWN_ROUTING = (
     # Only refuse path segments their methods do not take (404).
     conductor.ConductorsController,
     node.NodeConductorController,
+    # A part of one node: its put and delete act on it, not on an item, and
+    # its _subresources are below it (see _ONE_THING).
+    node_management.NodePart,
 )
+# Controllers of one thing, not of a collection.
+_ONE_THING = (node_management.NodePart,)
 _HTTP_METHODS = ('get', 'put', 'post', 'delete', 'options', 'head', 'patch',
                  'trace')
 
@@ -91,6 +97,9 @@ def routes(controller, path: str = '') -> list[Route]:
         if name in _COLLECTION_METHODS:
             found.append(Route(_COLLECTION_METHODS[name], path or '/',
                                _query_parameters(method, item=False)))
+        elif name in _ITEM_METHODS and issubclass(cls, _ONE_THING):
+            found.append(Route(_ITEM_METHODS[name], path or '/',
+                               _query_parameters(method, item=False)))
         elif name in _ITEM_METHODS:
             ident = _definition(method).arguments[0].name
             if item not in (None, ident):
@@ -112,7 +121,9 @@ def routes(controller, path: str = '') -> list[Route]:
         if isinstance(value, rest.RestController):
             found += routes(value, '%s/%s' % (path, name))
     for name, subresource in getattr(cls, '_subresources', {}).items():
-        found += routes(subresource, '%s/{%s}/%s' % (path, item, name))
+        below = path if issubclass(cls, _ONE_THING) else '%s/{%s}' % (
+            path, item)
+        found += routes(subresource, '%s/%s' % (below, name))
     return found
 
 
