@@ -19,8 +19,7 @@ RULES = [
         'baremetal:node:get', 'rule:is_observer', 'Read nodes',
         [{'path': '/nodes', 'method': 'GET'},
          {'path': '/nodes/detail', 'method': 'GET'},
-         {'path': '/nodes/{node_ident}', 'method': 'GET'},
-         {'path': '/nodes/{node_ident}/states', 'method': 'GET'}]),
+         {'path': '/nodes/{node_ident}', 'method': 'GET'}]),
     policy.DocumentedRuleDefault(
         'baremetal:node:create', 'rule:is_admin', 'Create nodes',
         [{'path': '/nodes', 'method': 'POST'}]),
@@ -30,6 +29,38 @@ RULES = [
     policy.DocumentedRuleDefault(
         'baremetal:node:delete', 'rule:is_admin', 'Delete nodes',
         [{'path': '/nodes/{node_ident}', 'method': 'DELETE'}]),
+    policy.DocumentedRuleDefault(
+        'baremetal:node:get_states', 'rule:is_observer', 'View node states',
+        [{'path': '/nodes/{node_ident}/states', 'method': 'GET'}]),
+    policy.DocumentedRuleDefault(
+        'baremetal:node:set_power_state', 'rule:is_admin',
+        'Change node power status',
+        [{'path': '/nodes/{node_ident}/states/power', 'method': 'PUT'}]),
+    policy.DocumentedRuleDefault(
+        'baremetal:node:get_boot_device', 'rule:is_observer',
+        'Retrieve node boot device metadata',
+        [{'path': '/nodes/{node_ident}/management/boot_device',
+          'method': 'GET'},
+         {'path': '/nodes/{node_ident}/management/boot_device/supported',
+          'method': 'GET'}]),
+    policy.DocumentedRuleDefault(
+        'baremetal:node:set_boot_device', 'rule:is_admin',
+        'Change node boot device',
+        [{'path': '/nodes/{node_ident}/management/boot_device',
+          'method': 'PUT'}]),
+    policy.DocumentedRuleDefault(
+        'baremetal:node:validate', 'rule:is_admin',
+        'Request active validation of node',
+        [{'path': '/nodes/{node_ident}/validate', 'method': 'GET'},
+         {'path': '/nodes/validate', 'method': 'GET'}]),
+    policy.DocumentedRuleDefault(
+        'baremetal:node:set_maintenance', 'rule:is_admin',
+        'Put node in maintenance mode',
+        [{'path': '/nodes/{node_ident}/maintenance', 'method': 'PUT'}]),
+    policy.DocumentedRuleDefault(
+        'baremetal:node:clear_maintenance', 'rule:is_admin',
+        'Remove maintenance mode from node',
+        [{'path': '/nodes/{node_ident}/maintenance', 'method': 'DELETE'}]),
     policy.DocumentedRuleDefault(
         'baremetal:conductor:get', 'rule:is_observer', 'Read conductors',
         [{'path': '/conductors', 'method': 'GET'},

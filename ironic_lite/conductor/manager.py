@@ -11,6 +11,9 @@ from ironic_lite.common import exception
 from ironic_lite.common import hash_ring
 from ironic_lite.common import interfaces
 from ironic_lite.common import states
+from ironic_lite.conductor import management
+from ironic_lite.conductor import power
+from ironic_lite.conductor import power_sync
 from ironic_lite.conductor import rebase
 from ironic_lite.conductor import task_manager
 from ironic_lite.conf import CONF
@@ -40,6 +43,7 @@ class ConductorManager:
         self.ring_manager = ring_manager
         self.workers = task_manager.WorkerPool(
             CONF.conductor.workers_pool_size)
+        self.power_sync = power_sync.PowerSync(self)
 
     def _check_owner(self, node) -> None:
         """Refuse a node the ring gives to another conductor.
@@ -310,6 +314,55 @@ class ConductorManager:
                 "The driver '%s' is unknown." % driver_name)
         from ironic_lite.drivers import factory
         return factory.properties(driver_name)
+
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def change_node_power_state(self, context, node_uuid: str,
+                                new_state: str,
+                                timeout: int | None = None) -> None:
+        """Start a power action; returns once the node shows its
+        ``target_power_state`` and the work is in the worker pool."""
+        with self._acquire(context, node_uuid, 'changing power state to '
+                           '%s' % new_state) as task:
+            self._check_owner(task.node)
+            power.start_power_action(task, new_state, timeout)
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def get_boot_device(self, context, node_uuid: str) -> dict:
+        # Exclusive, as Ironic's: reading it talks to the BMC.
+        with self._acquire(context, node_uuid, 'getting boot device') as task:
+            self._check_owner(task.node)
+            return management.management_of(task).get_boot_device(task)
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def set_boot_device(self, context, node_uuid: str, device: str,
+                        persistent: bool = False) -> None:
+        with self._acquire(context, node_uuid, 'setting boot device') as task:
+            self._check_owner(task.node)
+            management.set_boot_device(task, device, persistent)
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def get_supported_boot_devices(self, context, node_uuid: str) -> list:
+        with self._acquire(context, node_uuid, 'getting supported boot '
+                           'devices', shared=True) as task:
+            self._check_owner(task.node)
+            return management.management_of(
+                task, validate=False).get_supported_boot_devices(task)
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def validate_driver_interfaces(self, context, node_uuid: str) -> dict:
+        with self._acquire(context, node_uuid, 'validating driver '
+                           'interfaces', shared=True) as task:
+            self._check_owner(task.node)
+            return management.validate_interfaces(task)
+
+    def sync_power_states(self) -> None:
+        """One pass of the periodic power state sync."""
+        self.power_sync.sync()
+
+    def recover_power_failures(self) -> None:
+        """One pass of the periodic power failure recovery."""
+        self.power_sync.recover()
 
 
 # What a port update may change in which node state (Ironic's rules).

@@ -24,7 +24,9 @@ class ConductorAPI:
         1.0 - create_node, update_node, destroy_node
         1.1 - update_node takes ``expected``, the values its changes were
               computed from
-        1.2 - create_port, update_port, destroy_port, get_driver_properties
+        1.2 - create_port, update_port, destroy_port, get_driver_properties,
+              change_node_power_state, get_boot_device, set_boot_device,
+              get_supported_boot_devices, validate_driver_interfaces
     """
 
     RPC_API_VERSION = '1.2'
@@ -166,6 +168,39 @@ class ConductorAPI:
                 "The driver '%s' is unknown." % driver_name)
         return self._call(context, random.choice(hosts),
                           'get_driver_properties', driver_name=driver_name)
+    def change_node_power_state(self, context, node, new_state: str,
+                                timeout: int | None = None) -> None:
+        """Start a power action; returns once the node shows its
+        ``target_power_state``.
+
+        :raises InvalidParameterValue: bad power data, or a state the
+            driver does not support.
+        :raises NodeLocked:
+        :raises NoFreeConductorWorker:
+        """
+        self._call_owner(context, node, 'change_node_power_state',
+                         node_uuid=node.uuid, new_state=new_state,
+                         timeout=timeout)
+
+    def get_boot_device(self, context, node) -> dict:
+        """``{"boot_device": ..., "persistent": ...}``."""
+        return self._call_owner(context, node, 'get_boot_device',
+                                node_uuid=node.uuid)
+
+    def set_boot_device(self, context, node, device: str,
+                        persistent: bool = False) -> None:
+        self._call_owner(context, node, 'set_boot_device',
+                         node_uuid=node.uuid, device=device,
+                         persistent=persistent)
+
+    def get_supported_boot_devices(self, context, node) -> list:
+        return self._call_owner(context, node, 'get_supported_boot_devices',
+                                node_uuid=node.uuid)
+
+    def validate_driver_interfaces(self, context, node) -> dict:
+        """Each interface's ``{"result": bool[, "reason": text]}``."""
+        return self._call_owner(context, node, 'validate_driver_interfaces',
+                                node_uuid=node.uuid)
 
 
 _API = None

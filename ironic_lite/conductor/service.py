@@ -34,6 +34,9 @@ _CLOSE_WAIT = 0.5
 # How long a sweep of orphaned node locks waits for the RPC calls under way
 # to end; it tries again at the next heartbeat otherwise.
 _SWEEP_WAIT = 5.0
+# Ironic's last_error for a power action its conductor stopped in the middle.
+POWER_ACTION_ABORTED = ('Pending power operation was aborted due to '
+                        'conductor restart')
 
 
 class ConductorService:
@@ -90,6 +93,12 @@ class ConductorService:
         dead_beats = self._host_lock.acquire()
         conductor_id = self._claim(hardware, group, dead_beats)
         self._claimed = True
+        cleared = self.dbapi.clear_target_power_state_of(
+            self.host, POWER_ACTION_ABORTED)
+        if cleared:
+            LOG.warning('Cleared the target power state of %d nodes whose '
+                        'power action %s left unfinished', cleared,
+                        self.host)
         released = self.dbapi.release_reservations_of([self.host])
         if released:
             LOG.warning('Released %d node locks %s held before it stopped',
@@ -113,6 +122,11 @@ class ConductorService:
         self.ring_manager.reset()
         membership.announce_join(self.host)
         self._start_thread('takeover', self._takeover_loop)
+        self._start_periodic('power-sync', self.manager.sync_power_states,
+                             CONF.conductor.sync_power_state_interval)
+        self._start_periodic('power-recovery',
+                             self.manager.recover_power_failures,
+                             CONF.conductor.power_failure_recovery_interval)
         LOG.info('Conductor %s started (group "%s", hardware types %s)',
                  self.host, group, ', '.join(hardware))
 
@@ -120,6 +134,26 @@ class ConductorService:
         thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
+
+    def _start_periodic(self, name: str, one_pass, interval: int) -> None:
+        """Run ``one_pass`` every ``interval`` seconds (0: never) until the
+        conductor stops; a failed pass is logged and the next one comes."""
+        if interval <= 0:
+            return
+
+        def loop():
+            while not self._stopping.wait(interval):
+                try:
+                    one_pass()
+                except inflight.DATABASE_UNREACHABLE as e:
+                    LOG.warning('%s: the database is unreachable (%s); '
+                                'trying again in %s seconds', name, e,
+                                interval)
+                except Exception:
+                    LOG.exception('%s failed; trying again in %s seconds',
+                                  name, interval)
+
+        self._start_thread(name, loop)
 
     def _claim(self, hardware: dict, group: str,
                dead_beats: list[datetime.datetime] = ()) -> int:

@@ -52,6 +52,52 @@ opts = [
                     'actions, deploys, tear-downs). When all are busy, '
                     'new work is refused with 503 (NoFreeConductorWorker) '
                     'and nothing is left locked.'),
+    cfg.IntOpt('power_state_change_timeout',
+               default=30,
+               min=2,
+               help='Seconds a power driver waits for a node to reach the '
+                    'power state asked of it (power on, power off, reboot) '
+                    'when the request names no timeout.'),
+    cfg.IntOpt('soft_power_off_timeout',
+               default=600,
+               min=1,
+               help='Seconds a soft power off or soft reboot may take when '
+                    'the request names no timeout.'),
+    cfg.IntOpt('power_driver_grace',
+               default=90,
+               min=0,
+               help='Seconds a power driver may run past the timeout of '
+                    'its action (and how long a power state read may take) '
+                    'before the conductor gives up on it: the node gets '
+                    'last_error, loses its target_power_state and its lock '
+                    'although the driver call has not returned. Leave room '
+                    'for the driver\'s own retries (see [ipmi]).'),
+    cfg.IntOpt('sync_power_state_interval',
+               default=60,
+               min=0,
+               help='Seconds between two passes in which a conductor reads '
+                    'the power state of its nodes and compares it with the '
+                    'database (0: never).'),
+    cfg.BoolOpt('force_power_state_during_sync',
+                default=True,
+                help='When a node\'s power state differs from the database, '
+                     'drive the hardware back to the state in the database '
+                     '(True) or record the state the hardware reports '
+                     '(False).'),
+    cfg.IntOpt('power_state_sync_max_retries',
+               default=3,
+               min=0,
+               help='How many passes of the power state sync in a row may '
+                    'fail to read a node\'s power state, or find it '
+                    'different from the database, before the node is put '
+                    'in maintenance with the fault "power failure".'),
+    cfg.IntOpt('power_failure_recovery_interval',
+               default=300,
+               min=0,
+               help='Seconds between two passes in which a conductor reads '
+                    'the power state of its nodes in maintenance for a power '
+                    'failure; a node that answers leaves maintenance '
+                    '(0: never).'),
 ]
 
 

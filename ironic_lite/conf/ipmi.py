@@ -38,37 +38,9 @@ opts = [
                      'it.'),
 ]
 
-# Shared with the other power interfaces; registered here unless the
-# [conductor] module already declares them.
-conductor_opts = [
-    cfg.IntOpt('power_state_change_timeout',
-               default=30,
-               min=2,
-               help='Seconds to wait for a node to reach the power state '
-                    'asked for, when the request gives no timeout.'),
-    cfg.IntOpt('soft_power_off_timeout',
-               default=600,
-               min=1,
-               help='Seconds to wait for a soft power off (or the off half '
-                    'of a soft reboot), when the request gives no '
-                    'timeout.'),
-]
-
-
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(opts, group='ipmi')
-    for opt in conductor_opts:
-        try:
-            conf.register_opt(opt, group='conductor')
-        except cfg.DuplicateOptError:
-            pass
 
 
 def list_opts():
     return opts
-
-
-def list_conductor_opts(already: list) -> list:
-    """The [conductor] options above that ``already`` does not hold."""
-    names = {opt.name for opt in already}
-    return [opt for opt in conductor_opts if opt.name not in names]

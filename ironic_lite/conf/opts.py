@@ -18,7 +18,7 @@ def list_opts():
         ('api', api.list_opts()),
         ('conductor', conductor.list_opts()),
         ('database', database.list_opts()),
-        ('conductor', ipmi.list_conductor_opts(conductor.list_opts())),
+        ('conductor', conductor.list_opts()),
         ('ipmi', ipmi.list_opts()),
         ('pxe', pxe.list_opts()),
         ('deploy', pxe.list_deploy_opts()),

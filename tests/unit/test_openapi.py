@@ -21,6 +21,7 @@ from ironic_lite.api.controllers import v1
 from ironic_lite.api.controllers.v1 import conductor
 from ironic_lite.api.controllers.v1 import driver
 from ironic_lite.api.controllers.v1 import node
+from ironic_lite.api.controllers.v1 import node_management
 from ironic_lite.api.controllers.v1 import port
 from ironic_lite.api.controllers.v1 import types
 
@@ -52,7 +53,12 @@ _OWN_ROUTING = (
     driver.DriverPropertiesController,
     # /drivers/{driver_name}/properties to DriverPropertiesController.
     driver.DriversController,
+    # A part of one node: its put and delete act on it, not on an item, and
+    # its _subresources are below it (see _ONE_THING).
+    node_management.NodePart,
 )
+# Controllers of one thing, not of a collection.
+_ONE_THING = (node_management.NodePart,)
 _HTTP_METHODS = ('get', 'put', 'post', 'delete', 'options', 'head', 'patch',
                  'trace')
 
@@ -97,6 +103,9 @@ def routes(controller, path: str = '') -> list[Route]:
         if name in _COLLECTION_METHODS:
             found.append(Route(_COLLECTION_METHODS[name], path or '/',
                                _query_parameters(method, item=False)))
+        elif name in _ITEM_METHODS and issubclass(cls, _ONE_THING):
+            found.append(Route(_ITEM_METHODS[name], path or '/',
+                               _query_parameters(method, item=False)))
         elif name in _ITEM_METHODS:
             ident = _definition(method).arguments[0].name
             if item not in (None, ident):
@@ -118,7 +127,9 @@ def routes(controller, path: str = '') -> list[Route]:
         if isinstance(value, rest.RestController):
             found += routes(value, '%s/%s' % (path, name))
     for name, subresource in getattr(cls, '_subresources', {}).items():
-        found += routes(subresource, '%s/{%s}/%s' % (path, item, name))
+        below = path if issubclass(cls, _ONE_THING) else '%s/{%s}' % (
+            path, item)
+        found += routes(subresource, '%s/%s' % (below, name))
     return found
 
 

@@ -640,6 +640,18 @@ class Connection:
             query = query.where(iface.hardware_type == hardware_type)
         with self._reader() as session:
             return [tuple(row) for row in session.execute(query)]
+    @_retry_on_deadlock
+    def clear_target_power_state_of(self, hostname: str,
+                                    last_error: str) -> int:
+        """Null the pending power target of the nodes ``hostname`` holds,
+        with ``last_error``; how many."""
+        node = models.Node
+        with self._writer() as session:
+            return session.execute(
+                sa.update(node).where(node.reservation == hostname)
+                .where(node.target_power_state.is_not(None))
+                .values(target_power_state=None, last_error=last_error)
+                .execution_options(synchronize_session=False)).rowcount
 
 
 @sa.event.listens_for(sa.engine.Engine, 'connect')

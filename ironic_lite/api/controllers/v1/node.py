@@ -18,6 +18,7 @@ from ironic_lite.api.controllers import link
 from ironic_lite.api.controllers.v1 import conductor as conductor_api
 from ironic_lite.api.controllers.v1 import fields as api_fields
 from ironic_lite.api.controllers.v1 import listing
+from ironic_lite.api.controllers.v1 import node_management
 from ironic_lite.api.controllers.v1 import patching
 from ironic_lite.api.controllers.v1 import port as port_api
 from ironic_lite.api.controllers.v1 import render
@@ -375,15 +376,23 @@ def _routing_view(row, changes: dict | None = None):
 
 
 class NodeStatesController(rest.RestController):
-    """GET /v1/nodes/{node_ident}/states."""
+    """GET /v1/nodes/{node_ident}/states, and changes of state."""
+
+    _custom_actions = {'power': ['PUT']}
 
     def __init__(self, node_ident: str):
         self.node_ident = node_ident
 
+    @expose.expose(None, body=types.jsontype, status_code=202)
+    def power(self, target):
+        # (The body is named for WSME's "Missing argument" about it.)
+        node_management.set_power_state(pecan.request, self.node_ident,
+                                        target)
+
     @expose.expose(types.jsontype)
     def get(self):
         request = pecan.request
-        policy.authorize('baremetal:node:get', request.context)
+        policy.authorize('baremetal:node:get_states', request.context)
         row = get_node(request, self.node_ident)
         fields = ['console_enabled', 'last_error', 'power_state',
                   'provision_state', 'provision_updated_at',
@@ -425,10 +434,11 @@ class NodeConductorController(rest.RestController):
 class NodesController(rest.RestController):
     """The node collection and each node."""
 
-    _custom_actions = {'detail': ['GET']}
+    _custom_actions = {'detail': ['GET'], 'validate': ['GET']}
     _subresources = {'states': NodeStatesController,
                      'conductor': NodeConductorController,
-                     'ports': port_api.PortsController}
+                     'ports': port_api.PortsController,
+                     **node_management.SUBRESOURCES}
 
     @pecan.expose()
     def _route(self, args, request=None):
@@ -535,6 +545,11 @@ class NodesController(rest.RestController):
                 provision_state=provision_state, driver=driver,
                 resource_class=resource_class, fault=fault,
                 conductor_group=conductor_group, conductor=conductor))
+
+    @expose.expose(types.jsontype, types.text, types.text)
+    def validate(self, node=None, node_uuid=None):
+        """The legacy GET /v1/nodes/validate?node=<ident>."""
+        return node_management.validate(pecan.request, node_uuid or node)
 
     @expose.expose(types.jsontype, types.text, types.listtype)
     def get_one(self, node_ident, fields=None):
