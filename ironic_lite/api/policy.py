@@ -31,6 +31,10 @@ RULES = [
         'baremetal:node:delete', 'rule:is_admin', 'Delete nodes',
         [{'path': '/nodes/{node_ident}', 'method': 'DELETE'}]),
     policy.DocumentedRuleDefault(
+        'baremetal:node:set_provision_state', 'rule:is_admin',
+        'Change the provision state of nodes',
+        [{'path': '/nodes/{node_ident}/states/provision', 'method': 'PUT'}]),
+    policy.DocumentedRuleDefault(
         'baremetal:conductor:get', 'rule:is_observer', 'Read conductors',
         [{'path': '/conductors', 'method': 'GET'},
          {'path': '/conductors/{hostname}', 'method': 'GET'},

@@ -11,6 +11,7 @@ from ironic_lite.common import exception
 from ironic_lite.common import hash_ring
 from ironic_lite.common import interfaces
 from ironic_lite.common import states
+from ironic_lite.conductor import deployments
 from ironic_lite.conductor import rebase
 from ironic_lite.conductor import task_manager
 from ironic_lite.conf import CONF
@@ -29,7 +30,7 @@ _TAKEOVER_BATCH = 100
 class ConductorManager:
     """Handles node work for the nodes the hash ring gives this conductor."""
 
-    target = messaging.Target(version='1.1')
+    target = messaging.Target(version='1.2')
 
     def __init__(self, host: str, conductor_id: int, hardware_types: dict,
                  dbapi, ring_manager: hash_ring.HashRingManager):
@@ -236,8 +237,7 @@ class ConductorManager:
                     with self._acquire(context, row.id, 'take over',
                                        wait=False) as task:
                         self._check_owner(task.node)
-                        task.update({'conductor_affinity':
-                                     self.conductor_id})
+                        deployments.take_over(self, task)
                         taken += 1
                 except (exception.NodeLocked, exception.NodeNotFound,
                         exception.NodeNotOwned):
@@ -248,3 +248,20 @@ class ConductorManager:
         if taken:
             LOG.info('Conductor %s took over %d nodes', self.host, taken)
         return taken
+
+    # Provision states (the work is in deployments.py)
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def do_node_deploy(self, context, node_uuid: str, rebuild: bool = False,
+                       configdrive: str | None = None) -> None:
+        deployments.do_node_deploy(self, context, node_uuid, rebuild,
+                                   configdrive)
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def do_node_tear_down(self, context, node_uuid: str) -> None:
+        deployments.do_node_tear_down(self, context, node_uuid)
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def do_provisioning_action(self, context, node_uuid: str,
+                               action: str) -> None:
+        deployments.do_provisioning_action(self, context, node_uuid, action)

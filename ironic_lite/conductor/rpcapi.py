@@ -23,9 +23,10 @@ class ConductorAPI:
         1.0 - create_node, update_node, destroy_node
         1.1 - update_node takes ``expected``, the values its changes were
               computed from
+        1.2 - do_node_deploy, do_node_tear_down, do_provisioning_action
     """
 
-    RPC_API_VERSION = '1.1'
+    RPC_API_VERSION = '1.2'
 
     # Attempts to hand a message to the broker before giving up with 503.
     SEND_RETRIES = 2
@@ -121,6 +122,29 @@ class ConductorAPI:
 
     def destroy_node(self, context, node) -> None:
         self._call_owner(context, node, 'destroy_node', node_uuid=node.uuid)
+
+    def do_node_deploy(self, context, node, rebuild: bool = False,
+                       configdrive: str | None = None) -> None:
+        """Start deploying (``rebuild``: redeploying) a node; returns once
+        it is ``deploying``, the work under way.
+
+        :raises NodeInMaintenance, NodeProtected, InvalidStateRequested:
+        :raises NodeLocked, NoFreeConductorWorker:
+        """
+        self._call_owner(context, node, 'do_node_deploy',
+                         node_uuid=node.uuid, rebuild=rebuild,
+                         configdrive=configdrive)
+
+    def do_node_tear_down(self, context, node) -> None:
+        """Start tearing a node down; returns once it is ``deleting``."""
+        self._call_owner(context, node, 'do_node_tear_down',
+                         node_uuid=node.uuid)
+
+    def do_provisioning_action(self, context, node, action: str) -> None:
+        """Apply a provision event other than deploy/delete (``manage``,
+        ``provide``, ``inspect``, ``adopt``, ``abort``, ``clean``, ...)."""
+        self._call_owner(context, node, 'do_provisioning_action',
+                         node_uuid=node.uuid, action=action)
 
 
 _API = None

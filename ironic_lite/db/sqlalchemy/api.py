@@ -131,7 +131,7 @@ def _arcs_predicate(ring_arcs: RingArcs):
 def _node_filters(query, filters: dict):
     node = models.Node
     for name in ('provision_state', 'driver', 'resource_class', 'fault',
-                 'conductor_group', 'instance_uuid'):
+                 'conductor_group', 'instance_uuid', 'reservation'):
         if filters.get(name) is not None:
             query = query.where(getattr(node, name) == filters[name])
     if filters.get('maintenance') is not None:
@@ -398,7 +398,8 @@ class Connection:
         """Nodes matching every filter, one page in the order asked.
 
         ``filters`` may hold: provision_state, driver, resource_class,
-        fault, conductor_group, instance_uuid, maintenance (bool),
+        fault, conductor_group, instance_uuid, reservation (the holder of
+        its lock), maintenance (bool),
         associated (bool), reserved (bool), conductor_affinity_not (a
         conductor id: nodes with another affinity or none) and ring_arcs
         (:data:`RingArcs`, as ``hash_ring.Rings.arcs_of`` gives them).
@@ -466,16 +467,20 @@ class Connection:
                 .order_by(models.Port.id)))
 
     @_retry_on_deadlock
-    def reserve_node(self, tag: str, node_id: int) -> models.Node:
-        """Take a node's exclusive lock for ``tag`` (a conductor hostname).
+    def reserve_node(self, tag: str, node_id: int,
+                     taking_from: str | None = None) -> models.Node:
+        """Take a node's exclusive lock for ``tag`` (a conductor hostname):
+        a free lock, or, with ``taking_from``, the lock that holder has.
 
         :raises NodeLocked: another holder has it.
         """
         node = models.Node
+        holder = (node.reservation.is_(None) if taking_from is None
+                  else node.reservation == taking_from)
         with self._writer() as session:
             count = session.execute(
                 sa.update(node).where(node.id == node_id)
-                .where(node.reservation.is_(None))
+                .where(holder)
                 .values(reservation=tag)
                 .execution_options(synchronize_session=False)).rowcount
             row = session.get(models.Node, node_id,

@@ -22,6 +22,7 @@ from ironic_lite.api import versions
 from ironic_lite.api.controllers import link
 from ironic_lite.api.controllers.v1 import conductor as conductor_api
 from ironic_lite.api.controllers.v1 import listing
+from ironic_lite.api.controllers.v1 import node_provision
 from ironic_lite.api.controllers.v1 import routing
 from ironic_lite.api.controllers.v1 import types
 from ironic_lite.common import exception
@@ -575,10 +576,17 @@ def _routing_view(row, changes: dict | None = None):
 
 
 class NodeStatesController(rest.RestController):
-    """GET /v1/nodes/{node_ident}/states."""
+    """GET /v1/nodes/{node_ident}/states, PUT .../states/provision."""
+
+    _custom_actions = {'provision': ['PUT']}
 
     def __init__(self, node_ident: str):
         self.node_ident = node_ident
+
+    @expose.expose(None, body=types.jsontype, status_code=202)
+    def provision(self, body):
+        node_provision.set_provision_state(pecan.request, self.node_ident,
+                                           body, get_node)
 
     @expose.expose(types.jsontype)
     def get(self):
