@@ -430,30 +430,33 @@ def take_over_orphans(manager, dead_hosts) -> int:
     """Handle the nodes whose locks conductors in ``dead_hosts`` held when
     they died: take each lock from the dead holder (one conditional write:
     of several survivors, one gets it), null a pending power target, fail
-    the work that died with its conductor, and release. How many."""
+    the work that died with its conductor, and release. How many locks
+    it released."""
     context = ironic_context.get_admin_context()
     dbapi = manager.dbapi
     handled = 0
-    for dead in sorted(dead_hosts):
-        for row in dbapi.get_node_list({'reservation': dead}):
-            try:
-                node = dbapi.reserve_node(manager.host, row.id,
-                                          taking_from=dead)
-            except (exception.NodeLocked, exception.NodeNotFound):
-                continue  # another survivor got it, or it is gone
-            try:
-                task = task_manager.Task(context, node, False,
-                                         'orphan take-over', dbapi,
-                                         manager.host)
-                _abort_orphaned_work(task)
-                handled += 1
-            except Exception:
-                LOG.exception('Handling node %s, orphaned by %s, failed',
-                              node.uuid, dead)
-            finally:
-                dbapi.release_node(manager.host, node.id)
-            LOG.warning('Released the lock of node %s held by dead '
-                        'conductor %s', node.uuid, dead)
+    dead_hosts = sorted(dead_hosts)
+    if not dead_hosts:
+        return 0
+    for row in dbapi.get_node_list({'reservation_in': dead_hosts}):
+        dead = row.reservation
+        try:
+            node = dbapi.reserve_node(manager.host, row.id,
+                                      taking_from=dead)
+        except (exception.NodeLocked, exception.NodeNotFound):
+            continue  # another survivor got it, or it is gone
+        try:
+            task = task_manager.Task(context, node, False,
+                                     'orphan take-over', dbapi, manager.host)
+            _abort_orphaned_work(task)
+        except Exception:
+            LOG.exception('Handling node %s, orphaned by %s, failed',
+                          node.uuid, dead)
+        finally:
+            dbapi.release_node(manager.host, node.id)
+        handled += 1
+        LOG.warning('Released the lock of node %s held by dead conductor '
+                    '%s', node.uuid, dead)
     return handled
 
 

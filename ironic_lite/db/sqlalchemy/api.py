@@ -131,7 +131,7 @@ def _arcs_predicate(ring_arcs: RingArcs):
 def _node_filters(query, filters: dict):
     node = models.Node
     for name in ('provision_state', 'driver', 'resource_class', 'fault',
-                 'conductor_group', 'instance_uuid', 'reservation'):
+                 'conductor_group', 'instance_uuid'):
         if filters.get(name) is not None:
             query = query.where(getattr(node, name) == filters[name])
     if filters.get('maintenance') is not None:
@@ -140,6 +140,9 @@ def _node_filters(query, filters: dict):
         query = query.where(node.instance_uuid.is_not(None)
                             if filters['associated']
                             else node.instance_uuid.is_(None))
+    if filters.get('reservation_in') is not None:
+        query = query.where(node.reservation.in_(
+            list(filters['reservation_in'])))
     if filters.get('reserved') is not None:
         query = query.where(node.reservation.is_not(None)
                             if filters['reserved']
@@ -398,8 +401,8 @@ class Connection:
         """Nodes matching every filter, one page in the order asked.
 
         ``filters`` may hold: provision_state, driver, resource_class,
-        fault, conductor_group, instance_uuid, reservation (the holder of
-        its lock), maintenance (bool),
+        fault, conductor_group, instance_uuid, reservation_in (holders of
+        the lock: hostnames), maintenance (bool),
         associated (bool), reserved (bool), conductor_affinity_not (a
         conductor id: nodes with another affinity or none) and ring_arcs
         (:data:`RingArcs`, as ``hash_ring.Rings.arcs_of`` gives them).

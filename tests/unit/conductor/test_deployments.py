@@ -14,6 +14,7 @@ from ironic_lite.drivers import factory
 from ironic_lite.drivers.modules import fake
 from tests import base
 from tests.unit.conductor import test_manager
+from tests.unit.conductor import test_service
 
 _HERE = __name__ + ':'
 
@@ -523,3 +524,30 @@ class TestOrphans(ProvisionTestCase):
         self.assertEqual(('survivor-2', states.DEPLOYING),
                          (node.reservation, node.provision_state))
 
+
+
+class TestServiceWiring(test_service.ServiceTestCase):
+    """The passes run by a started conductor on their own."""
+
+    def test_start_up_fails_stuck_nodes(self):
+        node = self.dbapi.create_node({
+            'uuid': test_service.UUID, 'driver': 'fake-hardware',
+            'provision_state': states.VERIFYING,
+            'target_provision_state': states.MANAGEABLE})
+        self.start()
+        node = self.dbapi.get_node_by_id(node.id)
+        self.assertEqual((states.ENROLL, None),
+                         (node.provision_state, node.target_provision_state))
+
+    def test_the_timeout_thread_fails_old_callback_waits(self):
+        self.config(check_provision_state_interval=1, group='conductor')
+        node = self.dbapi.create_node({
+            'uuid': test_service.UUID, 'driver': 'fake-hardware',
+            'provision_state': states.DEPLOYWAIT,
+            'target_provision_state': states.ACTIVE,
+            'provision_updated_at': timeutils.utcnow()
+            - datetime.timedelta(seconds=1801)})
+        self.start()
+        base.wait_for(lambda: self.dbapi.get_node_by_id(
+            node.id).provision_state == states.DEPLOYFAIL,
+            message='the deploy to time out')

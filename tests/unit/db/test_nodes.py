@@ -352,9 +352,9 @@ class NodeTests:
         self.assertEqual(1, len(winners), winners)
         self.assertEqual(winners, [row.reservation for row in
                                    self.dbapi.get_node_list(
-                                       {'reservation': winners[0]})])
+                                       {'reservation_in': winners})])
         self.assertEqual([], self.dbapi.get_node_list(
-            {'reservation': 'dead'}))
+            {'reservation_in': ['dead', 'x']}))
 
     def test_release_reservations_of_some_hosts(self):
         nodes = {host: self.create() for host in ('cond-1', 'cond-2',
