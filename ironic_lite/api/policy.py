@@ -62,6 +62,10 @@ RULES = [
         'Remove maintenance mode from node',
         [{'path': '/nodes/{node_ident}/maintenance', 'method': 'DELETE'}]),
     policy.DocumentedRuleDefault(
+        'baremetal:node:set_provision_state', 'rule:is_admin',
+        'Change the provision state of nodes',
+        [{'path': '/nodes/{node_ident}/states/provision', 'method': 'PUT'}]),
+    policy.DocumentedRuleDefault(
         'baremetal:conductor:get', 'rule:is_observer', 'Read conductors',
         [{'path': '/conductors', 'method': 'GET'},
          {'path': '/conductors/{hostname}', 'method': 'GET'},

@@ -64,6 +64,11 @@ class InvalidStateRequested(Invalid):
                 'node "%(node)s" while it is in state "%(state)s".')
 
 
+class NodeInMaintenance(Invalid):
+    _msg_fmt = ("The %(op)s operation can't be performed on node "
+                "%(node)s because it's in maintenance mode.")
+
+
 class InvalidUUID(Invalid):
     _msg_fmt = 'Expected a UUID but received %(uuid)s.'
 

@@ -11,6 +11,7 @@ from ironic_lite.common import exception
 from ironic_lite.common import hash_ring
 from ironic_lite.common import interfaces
 from ironic_lite.common import states
+from ironic_lite.conductor import deployments
 from ironic_lite.conductor import management
 from ironic_lite.conductor import power
 from ironic_lite.conductor import power_sync
@@ -240,8 +241,7 @@ class ConductorManager:
                     with self._acquire(context, row.id, 'take over',
                                        wait=False) as task:
                         self._check_owner(task.node)
-                        task.update({'conductor_affinity':
-                                     self.conductor_id})
+                        deployments.take_over(self, task)
                         taken += 1
                 except (exception.NodeLocked, exception.NodeNotFound,
                         exception.NodeNotOwned):
@@ -363,6 +363,23 @@ class ConductorManager:
     def recover_power_failures(self) -> None:
         """One pass of the periodic power failure recovery."""
         self.power_sync.recover()
+
+    # Provision states (the work is in deployments.py)
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def do_node_deploy(self, context, node_uuid: str, rebuild: bool = False,
+                       configdrive: str | None = None) -> None:
+        deployments.do_node_deploy(self, context, node_uuid, rebuild,
+                                   configdrive)
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def do_node_tear_down(self, context, node_uuid: str) -> None:
+        deployments.do_node_tear_down(self, context, node_uuid)
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def do_provisioning_action(self, context, node_uuid: str,
+                               action: str) -> None:
+        deployments.do_provisioning_action(self, context, node_uuid, action)
 
 
 # What a port update may change in which node state (Ironic's rules).

@@ -26,7 +26,8 @@ class ConductorAPI:
               computed from
         1.2 - create_port, update_port, destroy_port, get_driver_properties,
               change_node_power_state, get_boot_device, set_boot_device,
-              get_supported_boot_devices, validate_driver_interfaces
+              get_supported_boot_devices, validate_driver_interfaces,
+              do_node_deploy, do_node_tear_down, do_provisioning_action
     """
 
     RPC_API_VERSION = '1.2'
@@ -168,6 +169,7 @@ class ConductorAPI:
                 "The driver '%s' is unknown." % driver_name)
         return self._call(context, random.choice(hosts),
                           'get_driver_properties', driver_name=driver_name)
+
     def change_node_power_state(self, context, node, new_state: str,
                                 timeout: int | None = None) -> None:
         """Start a power action; returns once the node shows its
@@ -201,6 +203,29 @@ class ConductorAPI:
         """Each interface's ``{"result": bool[, "reason": text]}``."""
         return self._call_owner(context, node, 'validate_driver_interfaces',
                                 node_uuid=node.uuid)
+
+    def do_node_deploy(self, context, node, rebuild: bool = False,
+                       configdrive: str | None = None) -> None:
+        """Start deploying (``rebuild``: redeploying) a node; returns once
+        it is ``deploying``, the work under way.
+
+        :raises NodeInMaintenance, NodeProtected, InvalidStateRequested:
+        :raises NodeLocked, NoFreeConductorWorker:
+        """
+        self._call_owner(context, node, 'do_node_deploy',
+                         node_uuid=node.uuid, rebuild=rebuild,
+                         configdrive=configdrive)
+
+    def do_node_tear_down(self, context, node) -> None:
+        """Start tearing a node down; returns once it is ``deleting``."""
+        self._call_owner(context, node, 'do_node_tear_down',
+                         node_uuid=node.uuid)
+
+    def do_provisioning_action(self, context, node, action: str) -> None:
+        """Apply a provision event other than deploy/delete (``manage``,
+        ``provide``, ``inspect``, ``adopt``, ``abort``, ``clean``, ...)."""
+        self._call_owner(context, node, 'do_provisioning_action',
+                         node_uuid=node.uuid, action=action)
 
 
 _API = None

@@ -13,6 +13,7 @@ from ironic_lite.common import exception
 from ironic_lite.common import hash_ring
 from ironic_lite.common import membership
 from ironic_lite.common import rpc
+from ironic_lite.conductor import deployments
 from ironic_lite.conductor import host_lock
 from ironic_lite.conductor import inflight
 from ironic_lite.conductor import manager
@@ -121,12 +122,14 @@ class ConductorService:
         self._register_interfaces(conductor_id, hardware)
         self.ring_manager.reset()
         membership.announce_join(self.host)
+        self._fail_stuck_nodes()
         self._start_thread('takeover', self._takeover_loop)
         self._start_periodic('power-sync', self.manager.sync_power_states,
                              CONF.conductor.sync_power_state_interval)
         self._start_periodic('power-recovery',
                              self.manager.recover_power_failures,
                              CONF.conductor.power_failure_recovery_interval)
+        self._start_thread('provision-timeouts', self._timeouts_loop)
         LOG.info('Conductor %s started (group "%s", hardware types %s)',
                  self.host, group, ', '.join(hardware))
 
@@ -212,11 +215,36 @@ class ConductorService:
         # Silent, not merely offline: one that has just left may still be
         # finishing work under its locks.
         dead = set(self.dbapi.get_silent_conductors(cutoff)) - {self.host}
-        released = self.dbapi.release_reservations_of(dead)
+        if self.manager is None:  # not serving yet: only free the locks
+            released = self.dbapi.release_reservations_of(dead)
+        else:
+            # Their work died with them: fail it, as Ironic's orphan check.
+            released = deployments.take_over_orphans(self.manager, dead)
         if released:
             LOG.warning('Released %d node locks held by conductors that '
                         'are no longer alive: %s', released,
                         ', '.join(sorted(dead)))
+
+    def _fail_stuck_nodes(self) -> None:
+        try:
+            failed = deployments.fail_stuck_nodes(self.manager)
+        except Exception:
+            LOG.exception('Failing the nodes left in flight before %s '
+                          'started failed', self.host)
+            return
+        if failed:
+            LOG.warning('Conductor %s failed %d nodes whose work could not '
+                        'be resumed', self.host, failed)
+
+    def _timeouts_loop(self) -> None:
+        interval = CONF.conductor.check_provision_state_interval
+        while not self._stopping.wait(interval):
+            try:
+                deployments.check_deploy_timeouts(self.manager)
+            except Exception:
+                # The next pass tries again; the thread must not die.
+                LOG.exception('Checking deploy timeouts failed; trying '
+                              'again in %s seconds', interval)
 
     def _reregister(self) -> None:
         try:

@@ -98,6 +98,27 @@ opts = [
                     'the power state of its nodes in maintenance for a power '
                     'failure; a node that answers leaves maintenance '
                     '(0: never).'),
+    cfg.IntOpt('check_provision_state_interval',
+               default=60,
+               min=1,
+               help='Seconds between two passes in which a conductor '
+                    'fails the deploys of its nodes that waited for a '
+                    'callback longer than deploy_callback_timeout.'),
+    cfg.IntOpt('deploy_callback_timeout',
+               default=1800,
+               min=0,
+               help='Seconds a node may stay in "wait call-back" before '
+                    'its deploy fails; 0 never fails it.'),
+    cfg.BoolOpt('automated_clean',
+                default=False,
+                help='Clean nodes on their way to "available" (provide, '
+                     'undeploy). ironic-lite has no agent ramdisk to run '
+                     'clean steps: with this on, nodes whose deploy '
+                     'interface cannot clean without one (all but fake) '
+                     'go to "clean failed" at once with a last_error '
+                     'saying so. Off (the default here, unlike Ironic), '
+                     'cleaning is skipped unless a node\'s own '
+                     'automated_clean is true.'),
 ]
 
 

@@ -83,6 +83,25 @@ class TestAllInOne(base.FunctionalTestCase):
         self.assertNotIn('storage_interface', shown)
         self.assertEqual('fake', shown['power_interface'])
 
+    def test_provision_with_the_cli(self):
+        self.run_cli('node', 'create', '--driver', 'fake-hardware', '--name',
+                     'p1')
+        # --wait polls until the state is reached with no target left.
+        for verb, state in (('manage', 'manageable'),
+                            ('provide', 'available'),
+                            ('deploy', 'active'),
+                            ('undeploy', 'available')):
+            self.run_cli('node', verb, 'p1', '--wait', '30')
+            shown = self.cli_json('node', 'show', 'p1')
+            self.assertEqual((state, None, None),
+                             (shown['provision_state'],
+                              shown['target_provision_state'],
+                              shown['last_error']), verb)
+        failed = self.run_cli('node', 'undeploy', 'p1',
+                              expect_failure=True)
+        self.assertIn('The requested action "deleted" can not be performed '
+                      'on node', failed.stderr)
+
     def test_conductor_list_and_graceful_stop(self):
         conductors = self.cli_json('conductor', 'list')
         self.assertEqual([{'hostname': 'functional-aio',

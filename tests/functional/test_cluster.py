@@ -155,6 +155,61 @@ class ClusterTestMixin:
                           if h == self.c2} == set(c2_nodes), timeout=10,
                  message='c2 to take over its nodes')
 
+    def provision(self, uuid: str, target: str) -> None:
+        response = self.cluster.request(
+            'PUT', '/v1/nodes/%s/states/provision' % uuid,
+            json={'target': target})
+        self.assertEqual(202, response.status_code, response.text)
+
+    def states(self, uuid: str) -> dict:
+        return self.cluster.get('/v1/nodes/%s/states' % uuid).json()
+
+    def settled(self, uuid: str, state: str) -> dict:
+        return wait_for(lambda: (lambda s: s['provision_state'] == state
+                                 and s['target_provision_state'] is None
+                                 and s)(self.states(uuid)),
+                        timeout=20, message='node in %s' % state)
+
+    def test_a_deploy_killed_with_its_conductor_fails(self):
+        groups = self.create_nodes(2)
+        uuid = next(u for u, group in groups.items()
+                    if group == DEFAULT_GROUP)
+        owner = self.cluster.node_owners()[uuid]
+        dying, survivor = (('c1', self.c2) if owner == self.c1
+                           else ('c2', self.c1))
+        self.provision(uuid, 'manage')
+        self.settled(uuid, 'manageable')
+        self.provision(uuid, 'provide')
+        self.settled(uuid, 'available')
+        # The fake deploy ends at once: the node is left as a deploy under
+        # way on its conductor is, then that conductor dies.
+        self.cluster.execute(
+            "UPDATE nodes SET provision_state = 'deploying', "
+            "target_provision_state = 'active', reservation = :host "
+            'WHERE uuid = :uuid', host=owner, uuid=uuid)
+        self.cluster.stop(dying, signal.SIGKILL)
+        killed = time.monotonic()
+        node = wait_for(
+            lambda: (lambda s: s['provision_state'] == 'deploy failed'
+                     and s)(self.states(uuid)),
+            timeout=cluster_mod.HEARTBEAT_TIMEOUT
+            + cluster_mod.HEARTBEAT_INTERVAL + 3,
+            message='the deploy of the dead conductor to fail')
+        self.addDetail('orphan-failed-after-s', content.text_content(
+            '%.2f' % (time.monotonic() - killed)))
+        self.assertEqual(('active', 'Operation was aborted due to '
+                          'conductor take over'),
+                         (node['target_provision_state'],
+                          node['last_error']))
+        self.assertIsNone(self.cluster.scalar(
+            'SELECT reservation FROM nodes WHERE uuid = :uuid', uuid=uuid))
+        # The new owner acts on it.
+        self.assertEqual(survivor, self.cluster.node_owners()[uuid])
+        self.provision(uuid, 'deleted')
+        self.settled(uuid, 'available')
+        self.provision(uuid, 'active')
+        self.settled(uuid, 'active')
+
     def test_sigterm_leaves_first_and_loses_no_call(self):
         groups = self.create_nodes(40)
         before = self.assert_owned_within_groups(groups, self.group_members)

@@ -140,6 +140,9 @@ def _node_filters(query, filters: dict):
         query = query.where(node.instance_uuid.is_not(None)
                             if filters['associated']
                             else node.instance_uuid.is_(None))
+    if filters.get('reservation_in') is not None:
+        query = query.where(node.reservation.in_(
+            list(filters['reservation_in'])))
     if filters.get('reserved') is not None:
         query = query.where(node.reservation.is_not(None)
                             if filters['reserved']
@@ -410,7 +413,8 @@ class Connection:
         """Nodes matching every filter, one page in the order asked.
 
         ``filters`` may hold: provision_state, driver, resource_class,
-        fault, conductor_group, instance_uuid, maintenance (bool),
+        fault, conductor_group, instance_uuid, reservation_in (holders of
+        the lock: hostnames), maintenance (bool),
         associated (bool), reserved (bool), conductor_affinity_not (a
         conductor id: nodes with another affinity or none) and ring_arcs
         (:data:`RingArcs`, as ``hash_ring.Rings.arcs_of`` gives them).
@@ -491,16 +495,20 @@ class Connection:
                 .order_by(models.Port.id)))
 
     @_retry_on_deadlock
-    def reserve_node(self, tag: str, node_id: int) -> models.Node:
-        """Take a node's exclusive lock for ``tag`` (a conductor hostname).
+    def reserve_node(self, tag: str, node_id: int,
+                     taking_from: str | None = None) -> models.Node:
+        """Take a node's exclusive lock for ``tag`` (a conductor hostname):
+        a free lock, or, with ``taking_from``, the lock that holder has.
 
         :raises NodeLocked: another holder has it.
         """
         node = models.Node
+        holder = (node.reservation.is_(None) if taking_from is None
+                  else node.reservation == taking_from)
         with self._writer() as session:
             count = session.execute(
                 sa.update(node).where(node.id == node_id)
-                .where(node.reservation.is_(None))
+                .where(holder)
                 .values(reservation=tag)
                 .execution_options(synchronize_session=False)).rowcount
             row = session.get(models.Node, node_id,

@@ -51,6 +51,11 @@ class FakeDeploy(base.DeployInterface):
     def tear_down(self, task) -> str:
         return states.DELETED
 
+    def prepare_cleaning(self, task) -> None:
+        """No clean steps: cleaning ends at once (None, not
+        ``clean wait``)."""
+        return None
+
 
 class FakeInterface(base.BaseInterface):
     """``fake`` for the interface types with nothing to do here (bios,

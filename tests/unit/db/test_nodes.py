@@ -324,6 +324,38 @@ class NodeTests:
         self.assertEqual(winners[0],
                          self.dbapi.get_node_by_id(node.id).reservation)
 
+    def test_concurrent_take_overs_of_a_lock_have_one_winner(self):
+        node = self.create()
+        other = self.create()
+        self.dbapi.reserve_node('dead', node.id)
+        self.assertRaises(exception.NodeLocked, self.dbapi.reserve_node,
+                          'cond-1', other.id, taking_from='dead')
+        hosts = ['cond-%d' % n for n in range(4)]
+        barrier = threading.Barrier(len(hosts), timeout=10)
+        winners = []
+
+        def take(host):
+            barrier.wait()
+            try:
+                self.dbapi.reserve_node(host, node.id, taking_from='dead')
+                winners.append(host)
+            except exception.NodeLocked:
+                pass
+
+        threads = [threading.Thread(target=take, args=(host,))
+                   for host in hosts]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+
+        self.assertEqual(1, len(winners), winners)
+        self.assertEqual(winners, [row.reservation for row in
+                                   self.dbapi.get_node_list(
+                                       {'reservation_in': winners})])
+        self.assertEqual([], self.dbapi.get_node_list(
+            {'reservation_in': ['dead', 'x']}))
+
     def test_release_reservations_of_some_hosts(self):
         nodes = {host: self.create() for host in ('cond-1', 'cond-2',
                                                   'cond-3', None)}

@@ -19,6 +19,7 @@ from ironic_lite.api.controllers.v1 import conductor as conductor_api
 from ironic_lite.api.controllers.v1 import fields as api_fields
 from ironic_lite.api.controllers.v1 import listing
 from ironic_lite.api.controllers.v1 import node_management
+from ironic_lite.api.controllers.v1 import node_provision
 from ironic_lite.api.controllers.v1 import patching
 from ironic_lite.api.controllers.v1 import port as port_api
 from ironic_lite.api.controllers.v1 import render
@@ -376,9 +377,10 @@ def _routing_view(row, changes: dict | None = None):
 
 
 class NodeStatesController(rest.RestController):
-    """GET /v1/nodes/{node_ident}/states, and changes of state."""
+    """GET /v1/nodes/{node_ident}/states, and changes of state (PUT
+    .../states/power, .../states/provision)."""
 
-    _custom_actions = {'power': ['PUT']}
+    _custom_actions = {'power': ['PUT'], 'provision': ['PUT']}
 
     def __init__(self, node_ident: str):
         self.node_ident = node_ident
@@ -388,6 +390,11 @@ class NodeStatesController(rest.RestController):
         # (The body is named for WSME's "Missing argument" about it.)
         node_management.set_power_state(pecan.request, self.node_ident,
                                         target)
+
+    @expose.expose(None, body=types.jsontype, status_code=202)
+    def provision(self, body):
+        node_provision.set_provision_state(pecan.request, self.node_ident,
+                                           body, get_node)
 
     @expose.expose(types.jsontype)
     def get(self):
