@@ -62,12 +62,13 @@ class HardwareMixin:
         args = ['node', 'create', '--driver', 'ipmi', '--name', name]
         for key, value in driver_info.items():
             args += ['--driver-info', '%s=%s' % (key, value)]
-        for key in ('kernel', 'ramdisk'):
-            args += ['--instance-info', '%s=%s' % (key, images[key])]
-        args += ['--instance-info', 'image_source=%s' % images['kernel']]
         node = self.cli_json(*args)
         self.assertEqual('******', node['driver_info']['ipmi_password'])
         self.assertNotIn(PASSWORD, str(node))
+        self.run_cli('node', 'set', node['uuid'],
+                     '--instance-info', 'image_source=%s' % images['kernel'],
+                     '--instance-info', 'kernel=%s' % images['kernel'],
+                     '--instance-info', 'ramdisk=%s' % images['ramdisk'])
         port = self.cli_json('port', 'create', mac, '--node', node['uuid'])
         self.assertEqual(mac, port['address'])
         return node['uuid']
