@@ -15,7 +15,7 @@ from tests.base import wait_for
 from tests.functional import base
 from tests.functional import virtual_bmc
 
-PASSWORD = 'Vbmc-S3cret-0f-the-test'
+PASSWORD = 'S3cret-vbmc-pw'
 # How long a deploy or tear-down may take here (ipmitool round trips on a
 # loaded 2-core machine).
 ACTION_TIMEOUT = 90
