@@ -1,8 +1,6 @@
 """Ports and drivers through the stock ``baremetal`` CLI, unchanged,
 against the all-in-one."""
 
-import importlib.util
-
 from tests.functional import base
 
 
@@ -69,9 +67,5 @@ class TestPortsAndDriversThroughClients(base.FunctionalTestCase):
                                expect_failure=True)
         self.assertIn('Could not find the following driver(s) or hardware '
                       'type(s): nope. (HTTP 404)', missing.stderr)
-        # The conductor side needs ironic_lite.drivers.factory, written on
-        # another branch.
-        if importlib.util.find_spec('ironic_lite.drivers.factory'):
-            properties = self.cli_json('driver', 'property', 'list', 'ipmi')
-            self.assertIn('ipmi_address',
-                          [p['property'] for p in properties])
+        properties = self.cli_json('driver', 'property', 'list', 'ipmi')
+        self.assertIn('ipmi_address', [p['property'] for p in properties])
