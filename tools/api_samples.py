@@ -36,6 +36,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 import urllib.parse
 import uuid
 import warnings
@@ -307,6 +308,8 @@ def _write_samples(service: Service, clock: Clock, samples: Samples,
     clock.tick(5 * 60)
     _update_samples(samples, nodes)
     _field_versions(samples, nodes[0]['uuid'])
+    clock.tick(60)
+    _management_samples(samples, uuids)
 
 
 def _version_samples(samples: Samples) -> None:
@@ -404,6 +407,8 @@ def _driver_samples(samples: Samples) -> None:
                        samples.get('/v1/drivers'))
     samples.write_body('driver-get-response.json',
                        samples.get('/v1/drivers/ipmi'))
+    samples.write_body('driver-property-response.json',
+                       samples.get('/v1/drivers/ipmi/properties'))
 
 
 def _port_samples(samples: Samples, uuids: NodeUUIDs,
@@ -462,6 +467,63 @@ def _update_samples(samples: Samples, nodes: list[dict]) -> None:
     assert changed['power_interface'] == 'fake', changed
 
     samples.call('DELETE', '/v1/nodes/%s' % nodes[-1]['name'], status=204)
+
+
+def _wait_until_done(samples: Samples, node: str) -> dict:
+    """The node's states once its conductor has finished the action."""
+    deadline = time.monotonic() + 30
+    while True:
+        states = samples.get('/v1/nodes/%s/states' % node).json
+        if (states['target_power_state'] is None
+                and states['target_provision_state'] is None):
+            return states
+        if time.monotonic() > deadline:
+            raise AssertionError('node %s still busy: %s' % (node, states))
+        time.sleep(0.05)
+
+
+def _management_samples(samples: Samples, uuids: NodeUUIDs) -> None:
+    """Power, provision, boot device, validation and maintenance, on a
+    fake-hardware node: the answers a real BMC would give, without one."""
+    name = 'node-fake'
+    with uuids.node(name):
+        # Without a BIOS interface, so that validation has one to refuse.
+        samples.call('POST', '/v1/nodes',
+                     {'name': name, 'driver': 'fake-hardware',
+                      'bios_interface': 'no-bios'}, status=201)
+    path = '/v1/nodes/%s' % name
+
+    power = {'target': 'power on'}
+    samples.write_json('node-set-power-state.json', power)
+    samples.call('PUT', path + '/states/power', power, status=202)
+    _wait_until_done(samples, name)
+    for target, sample in (('manage', 'node-set-manage-state.json'),
+                           ('provide', 'node-set-available-state.json'),
+                           ('active', 'node-set-active-state.json')):
+        request = {'target': target}
+        samples.write_json(sample, request)
+        samples.call('PUT', path + '/states/provision', request,
+                     status=202)
+        _wait_until_done(samples, name)
+    samples.write_body('node-get-state-after-action-response.json',
+                       samples.get(path + '/states'))
+
+    samples.write_body('node-get-boot-device-response.json',
+                       samples.get(path + '/management/boot_device'))
+    boot_device = {'boot_device': 'pxe', 'persistent': True}
+    samples.write_json('node-set-boot-device.json', boot_device)
+    samples.call('PUT', path + '/management/boot_device', boot_device,
+                 status=204)
+    samples.write_body(
+        'node-get-supported-boot-devices-response.json',
+        samples.get(path + '/management/boot_device/supported'))
+    samples.write_body('node-validate-response.json',
+                       samples.get(path + '/validate'))
+
+    maintenance = {'reason': 'Replacing a fan'}
+    samples.write_json('node-maintenance-request.json', maintenance)
+    samples.call('PUT', path + '/maintenance', maintenance, status=202)
+    samples.call('DELETE', path + '/maintenance', status=202)
 
 
 def _field_versions(samples: Samples, node_uuid: str) -> None:

@@ -1,8 +1,6 @@
 """Ports and drivers through the stock ``baremetal`` CLI, unchanged,
 against the all-in-one."""
 
-import importlib.util
-
 from tests.functional import base
 
 
@@ -69,9 +67,45 @@ class TestPortsAndDriversThroughClients(base.FunctionalTestCase):
                                expect_failure=True)
         self.assertIn('Could not find the following driver(s) or hardware '
                       'type(s): nope. (HTTP 404)', missing.stderr)
-        # The conductor side needs ironic_lite.drivers.factory, written on
-        # another branch.
-        if importlib.util.find_spec('ironic_lite.drivers.factory'):
-            properties = self.cli_json('driver', 'property', 'list', 'ipmi')
-            self.assertIn('ipmi_address',
-                          [p['property'] for p in properties])
+        properties = self.cli_json('driver', 'property', 'list', 'ipmi')
+        self.assertIn('ipmi_address', [p['property'] for p in properties])
+
+    def test_drivers_and_validation_through_openstack(self):
+        """What ``openstack baremetal`` shows of the drivers and of a node's
+        validation, as it would show Ironic's answers. This client
+        (python-ironicclient 6) names the driver columns by field, ``name``
+        and ``hosts``; older ones labelled them "Supported driver(s)" and
+        "Active host(s)"."""
+        listed = self.cli_json('driver', 'list', openstack=True)
+        self.assertEqual(
+            [{'name': 'fake-hardware', 'hosts': 'functional-aio'},
+             {'name': 'ipmi', 'hosts': 'functional-aio'}],
+            sorted(listed, key=lambda d: d['name']))
+
+        properties = {
+            p['property']: p['description'] for p in self.cli_json(
+                'driver', 'property', 'list', 'ipmi', openstack=True)}
+        self.assertEqual('IP address or hostname of the node. Required.',
+                         properties['ipmi_address'])
+        self.assertEqual('password. Optional.',
+                         properties['ipmi_password'])
+        self.assertIn('deploy_kernel', properties)
+
+        # The interfaces Ironic's default configuration gives fake-hardware
+        # where it has nothing better than no-*.
+        disabled = ('bios', 'console', 'inspect', 'raid', 'rescue')
+        node = self.cli_json(
+            'node', 'create', '--driver', 'fake-hardware', '--name', 'v1',
+            *('--%s-interface=no-%s' % (name, name) for name in disabled),
+            openstack=True)
+        results = {
+            row['Interface']: (row['Result'], row['Reason'])
+            for row in self.cli_json('node', 'validate', node['uuid'],
+                                     openstack=True)}
+        expected = {name: (True, '') for name in (
+            'boot', 'deploy', 'management', 'network', 'power', 'storage')}
+        expected.update({
+            name: (False, 'Driver fake-hardware does not support %s '
+                          '(disabled or not implemented).' % name)
+            for name in disabled})
+        self.assertEqual(expected, results)

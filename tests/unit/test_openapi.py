@@ -253,7 +253,7 @@ class TestOpenAPI(testtools.TestCase):
     def test_node_fields(self):
         self.assertEqual(sorted(node.FIELDS),
                          sorted(self.schemas['NodeFieldName']['enum']))
-        self.assertEqual(sorted([*node.FIELDS, 'links', 'states']),
+        self.assertEqual(sorted([*node.FIELDS, 'links', 'states', 'ports']),
                          sorted(self.schemas['Node']['properties']))
         creatable = [name for name, field in node.FIELDS.items()
                      if not field.read_only_on_create

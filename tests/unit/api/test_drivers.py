@@ -1,47 +1,25 @@
 """/v1/drivers: the hardware types of the alive conductors."""
 
 import datetime
-import importlib
-import sys
-import types
 
-import fixtures
 from oslo_utils import timeutils
 
 from ironic_lite.api.controllers.v1 import driver as driver_api
 from ironic_lite.common import hash_ring
+from ironic_lite.drivers import factory
 from tests import base as tests_base
 from tests.unit.api import base
 
-FACTORY = 'ironic_lite.drivers.factory'
 INTERFACES = ('bios', 'boot', 'console', 'deploy', 'inspect', 'management',
               'network', 'power', 'raid', 'rescue', 'storage', 'vendor')
 # The version each interface's driver fields appear at.
 INTERFACE_SINCE = {'storage': 33, 'rescue': 38, 'bios': 40}
 
 
-class DriverFactory(fixtures.Fixture):
-    """``ironic_lite.drivers.factory`` as the conductor imports it. Where
-    this branch has none yet, a stand-in answering ``properties()`` is
-    installed in sys.modules for the test only."""
-
-    def _setUp(self):
-        try:
-            self.module = importlib.import_module(FACTORY)
-        except ImportError:
-            self.module = types.ModuleType(FACTORY)
-            self.module.properties = lambda name: {
-                'ipmi_address': 'IP address or hostname of the node. '
-                                'Required.'} if name == 'ipmi' else {}
-            sys.modules[FACTORY] = self.module
-            self.addCleanup(sys.modules.pop, FACTORY, None)
-
-
 class DriverTestCase(base.APITestCase):
 
     def setUp(self):
         super().setUp()
-        self.factory = self.useFixture(DriverFactory()).module
         driver_api._PROPERTIES.clear()
         self.addCleanup(driver_api._PROPERTIES.clear)
 
@@ -147,7 +125,7 @@ class TestDrivers(DriverTestCase):
 class TestProperties(DriverTestCase):
 
     def test_properties_from_a_conductor_then_cached(self):
-        expected = self.factory.properties('ipmi')
+        expected = factory.properties('ipmi')
         self.assertEqual(expected,
                          self.get('/v1/drivers/ipmi/properties').json)
         response = self.get('/v1/drivers/redfish/properties', status=404)

@@ -137,7 +137,7 @@ class TestVersionedFields(NodeTestCase):
 
     def test_show_and_detail_around_each_version(self):
         for minor in _AROUND_EACH_VERSION:
-            expected = _visible_at(minor) | {'links'}
+            expected = _visible_at(minor) | {'links', 'ports'}
             if minor >= versions.Minor.STATES_LINK:
                 expected.add('states')
             shown = self.get('/v1/nodes/%s' % self.node['uuid'],
@@ -161,7 +161,7 @@ class TestVersionedFields(NodeTestCase):
     def test_post_response_around_each_version(self):
         for minor in _AROUND_EACH_VERSION:
             created = self.create_node(version=_version(minor))
-            expected = _visible_at(minor) | {'links'}
+            expected = _visible_at(minor) | {'links', 'ports'}
             if minor >= versions.Minor.STATES_LINK:
                 expected.add('states')
             self.assertEqual(expected, set(created), 'POST at 1.%d' % minor)
@@ -382,7 +382,12 @@ class TestPaging(NodeTestCase):
         response = self.post_json('/v1/nodes', {'driver': 'fake-hardware'})
         self.assertEqual('%s/v1/nodes/%s' % (base_url, response.json['uuid']),
                          response.headers['Location'])
-        for link in response.json['links'] + response.json['states']:
+        self.assertEqual('%s/v1/nodes/%s/ports' % (base_url, uuid),
+                         shown['ports'][0]['href'])
+        self.assertEqual('%s/nodes/%s/ports' % (base_url, uuid),
+                         shown['ports'][1]['href'])
+        for link in (response.json['links'] + response.json['states']
+                     + response.json['ports']):
             self.assertTrue(link['href'].startswith(base_url + '/'), link)
 
 

@@ -233,10 +233,6 @@ class TestFrozenRingPosition(base.TestCase):
             self.assertEqual(ring_position.ring_position(node_uuid),
                              module.ring_position(node_uuid))
 
-    def test_0002_imports_nothing_of_the_project(self):
-        with open(self.path) as source:
-            self.assertNotIn('ironic_lite', source.read())
-
 
 class TestMigrationsSQLite(MigrationTests, base.TestCase):
     backend = db_base.SQLITE

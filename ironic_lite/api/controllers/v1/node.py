@@ -241,6 +241,10 @@ class NodeRenderer(render.Renderer):
 
     def links(self, row) -> dict:
         result = super().links(row)
+        if self.whole:
+            # As in Ironic, at every version.
+            result['ports'] = link.self_and_bookmark(self.request, 'nodes',
+                                                     row.uuid, 'ports')
         if self.whole and versions.allows(self.request, Minor.STATES_LINK):
             result['states'] = link.self_and_bookmark(self.request, 'nodes',
                                                       row.uuid, 'states')

@@ -7,12 +7,19 @@ Create Date: 2026-11-27
 
 import sqlalchemy as sa
 from alembic import op
-
-from ironic_lite.db.sqlalchemy.models import JSONEncoded
-from ironic_lite.db.sqlalchemy.models import Timestamp
+from sqlalchemy.dialects import mysql
 
 revision = '0001'
 down_revision = None
+
+# A migration must build the same schema whenever it runs, so it carries its
+# own copies of the column types as they were when it was written, instead
+# of importing the live models (which may change later). Only what reaches
+# the database matters here: a JSON document is stored as text (the models
+# encode and decode it), and timestamps keep microseconds on MySQL/MariaDB.
+Timestamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql',
+                                       'mariadb')
+JSONDocument = sa.Text
 
 _TABLE_ARGS = {'mysql_engine': 'InnoDB', 'mysql_charset': 'utf8mb4'}
 
@@ -27,7 +34,7 @@ def upgrade() -> None:
         'conductors',
         sa.Column('id', sa.Integer, primary_key=True),
         sa.Column('hostname', sa.String(255), nullable=False),
-        sa.Column('drivers', JSONEncoded(empty=list)),
+        sa.Column('drivers', JSONDocument),
         sa.Column('online', sa.Boolean, nullable=False),
         sa.Column('conductor_group', sa.String(255), nullable=False,
                   server_default=''),
@@ -56,7 +63,7 @@ def upgrade() -> None:
                   for name in ('bios', 'boot', 'console', 'deploy',
                                'inspect', 'management', 'network', 'power',
                                'raid', 'rescue', 'storage', 'vendor')]
-    documents = [sa.Column(name, JSONEncoded())
+    documents = [sa.Column(name, JSONDocument)
                  for name in ('driver_info', 'driver_internal_info',
                               'instance_info', 'properties', 'extra',
                               'clean_step', 'deploy_step', 'raid_config',
@@ -95,7 +102,7 @@ def upgrade() -> None:
         sa.Column('protected_reason', sa.Text),
         sa.Column('resource_class', sa.String(80)),
         *documents,
-        sa.Column('traits', JSONEncoded(empty=list)),
+        sa.Column('traits', JSONDocument),
         *interfaces,
         *_timestamps(),
         sa.UniqueConstraint('uuid', name='uniq_nodes0uuid'),
@@ -113,9 +120,9 @@ def upgrade() -> None:
         sa.Column('node_id', sa.Integer,
                   sa.ForeignKey('nodes.id', name='ports_node_id_fk'),
                   nullable=False),
-        sa.Column('extra', JSONEncoded()),
-        sa.Column('internal_info', JSONEncoded()),
-        sa.Column('local_link_connection', JSONEncoded()),
+        sa.Column('extra', JSONDocument),
+        sa.Column('internal_info', JSONDocument),
+        sa.Column('local_link_connection', JSONDocument),
         sa.Column('pxe_enabled', sa.Boolean, nullable=False,
                   server_default=sa.true()),
         sa.Column('physical_network', sa.String(64)),
