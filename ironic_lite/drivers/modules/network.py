@@ -8,7 +8,8 @@ ironic-lite has no Neutron, so neither interface plugs anything:
 * ``flat`` records VIFs as Ironic's ``flat`` does, on the node's ports
   (``internal_info.tenant_vif_port_id``; the legacy ``extra.vif_port_id`` is
   read too), so clients that need them stored (Nova) find them; it calls no
-  Neutron, so no VIF's physical network is known and none is preferred.
+  Neutron, so no VIF's physical network is known, and no port is updated
+  or bound.
 """
 
 from ironic_lite.common import exception
@@ -57,21 +58,17 @@ class NoopNetwork(NetworkInterface):
         pass
 
 
-def _rank(port, physical_networks: frozenset[str]) -> tuple:
-    """Higher is preferred: a port on one of the VIF's physical networks,
-    then a PXE-enabled one, then the oldest (Ironic also prefers portgroups,
-    which ironic-lite does not have)."""
-    return (bool(physical_networks)
-            and port.physical_network in physical_networks,
-            bool(port.pxe_enabled), -port.id)
+def _preference(port) -> tuple:
+    """Higher is preferred: a PXE-enabled port, then the oldest.
+
+    Ironic first prefers a port on the VIF's physical network (which it asks
+    Neutron for), then portgroups; ironic-lite knows neither.
+    """
+    return bool(port.pxe_enabled), -port.id
 
 
 class FlatNetwork(NetworkInterface):
     """VIFs recorded on the node's ports, one VIF per port."""
-
-    # The physical networks of a VIF come from Neutron, which ironic-lite
-    # does not talk to: every free port is a candidate.
-    physical_networks: frozenset[str] = frozenset()
 
     def vif_list(self, task) -> list[dict]:
         return [{'id': vif} for vif in map(vif_of, task.ports) if vif]
@@ -82,12 +79,10 @@ class FlatNetwork(NetworkInterface):
             if vif_of(port) == vif_id:
                 raise exception.VifAlreadyAttached(
                     vif=vif_id, object_type='Port', object_uuid=port.uuid)
-        free = [port for port in task.ports if not vif_of(port)
-                and (not self.physical_networks
-                     or port.physical_network in self.physical_networks)]
+        free = [port for port in task.ports if not vif_of(port)]
         if not free:
             raise exception.NoFreePhysicalPorts(vif=vif_id)
-        port = max(free, key=lambda p: _rank(p, self.physical_networks))
+        port = max(free, key=_preference)
         task.update_port(port, {'internal_info': {
             **(port.internal_info or {}), TENANT_VIF_KEY: vif_id}})
 
