@@ -22,8 +22,6 @@ from ironic_lite.api.controllers.v1 import conductor
 from ironic_lite.api.controllers.v1 import driver
 from ironic_lite.api.controllers.v1 import node
 from ironic_lite.api.controllers.v1 import node_management
-from ironic_lite.api.controllers.v1 import node_traits
-from ironic_lite.api.controllers.v1 import node_vifs
 from ironic_lite.api.controllers.v1 import port
 from ironic_lite.api.controllers.v1 import types
 
@@ -58,9 +56,9 @@ _OWN_ROUTING = (
     # A part of one node: its put and delete act on it, not on an item, and
     # its _subresources are below it (see _ONE_THING).
     node_management.NodePart,
-    # 404 below their version; refuse extra segments.
-    node_vifs.NodeVifsController,
-    node_traits.NodeTraitsController,
+    # A collection of one node's things: 404 below its version; refuses
+    # extra segments.
+    node_management.NodeItems,
 )
 # Controllers of one thing, not of a collection.
 _ONE_THING = (node_management.NodePart,)

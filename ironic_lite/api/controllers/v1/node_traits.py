@@ -5,14 +5,13 @@ import re
 
 import os_traits
 import pecan
-from pecan import rest
 
 from ironic_lite.api import expose
 from ironic_lite.api import policy
 from ironic_lite.api import request_body
 from ironic_lite.api import versions
 from ironic_lite.api.controllers import link
-from ironic_lite.api.controllers.v1 import routing
+from ironic_lite.api.controllers.v1 import node_management
 from ironic_lite.api.controllers.v1 import types
 from ironic_lite.common import exception
 
@@ -24,12 +23,6 @@ _ONE_OR_ALL = ('A single node trait may be added via PUT '
                'or all node traits may be replaced via PUT '
                '/v1/nodes/<node identifier>/traits with the list of traits '
                'specified in the request body.')
-
-
-def _nodes():
-    """The node module, which routes to this one."""
-    from ironic_lite.api.controllers.v1 import node
-    return node
 
 
 def is_valid_trait(name) -> bool:
@@ -71,28 +64,16 @@ def _traits_of(body) -> list[str]:
     return traits
 
 
-class NodeTraitsController(rest.RestController):
+class NodeTraitsController(node_management.NodeItems):
     """GET, PUT and DELETE /v1/nodes/{node_ident}/traits[/{trait}]."""
 
-    def __init__(self, node_ident: str):
-        self.node_ident = node_ident
-
-    @pecan.expose()
-    def _route(self, args, request=None):
-        if not versions.allows(pecan.request, versions.Minor.TRAITS):
-            pecan.abort(404)
-        routing.refuse_post_on_member(args, request)
-        routing.refuse_extra_segments(args, 1)
-        return super()._route(args, request)
-
-    def _node(self, request):
-        return _nodes().get_node(request, self.node_ident)
+    since = versions.Minor.TRAITS
 
     @expose.expose(types.jsontype)
     def get_all(self):
         request = pecan.request
         policy.authorize('baremetal:node:traits:list', request.context)
-        return {'traits': list(self._node(request).traits or [])}
+        return {'traits': list(self.node(request).traits or [])}
 
     @expose.expose(None, types.text, status_code=204)
     def put(self, trait=None):
@@ -105,7 +86,7 @@ class NodeTraitsController(rest.RestController):
             traits, replace = [check_trait(trait)], False
         else:
             traits, replace = _traits_of(body), True
-        row = self._node(request)
+        row = self.node(request)
         request.rpcapi.add_node_traits(request.context, row, traits,
                                        replace=replace)
         if trait is not None:
@@ -116,6 +97,6 @@ class NodeTraitsController(rest.RestController):
     def delete(self, trait=None):
         request = pecan.request
         policy.authorize('baremetal:node:traits:delete', request.context)
-        row = self._node(request)
+        row = self.node(request)
         request.rpcapi.remove_node_traits(
             request.context, row, None if trait is None else [trait])
