@@ -19,6 +19,7 @@ from ironic_lite.conductor import rebase
 from ironic_lite.conductor import task_manager
 from ironic_lite.conductor import traits as node_traits
 from ironic_lite.conf import CONF
+from ironic_lite.drivers.modules import network
 
 LOG = log.getLogger(__name__)
 
@@ -262,6 +263,10 @@ class ConductorManager:
         node_id); returns its UUID."""
         with self._acquire(context, node_uuid, 'port create') as task:
             self._check_owner(task.node)
+            internal_info = network.internal_info_for_extra(
+                None, values.get('extra'), values.get('internal_info'))
+            if internal_info is not None:
+                values = {**values, 'internal_info': internal_info}
             row = self.dbapi.create_port({**values,
                                           'node_id': task.node.id})
         LOG.info('Created port %s (%s) of node %s', row.uuid, row.address,
@@ -287,6 +292,11 @@ class ConductorManager:
                 raise exception.PortChanged(port=port_uuid, host=self.host,
                                             fields=', '.join(conflicts))
             _check_port_update(port, node, changes)
+            internal_info = network.internal_info_for_extra(
+                port.extra, changes.get('extra', port.extra),
+                port.internal_info)
+            if internal_info is not None:
+                changes['internal_info'] = internal_info
             if changes:
                 self.dbapi.update_port(port.id, changes)
         LOG.info('Updated port %s: %s', port_uuid, sorted(changes))

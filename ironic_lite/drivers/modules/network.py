@@ -99,3 +99,23 @@ class FlatNetwork(NetworkInterface):
                                     'extra': extra})
             return
         raise exception.VifNotAttached(vif=vif_id, node=task.node.uuid)
+
+
+def internal_info_for_extra(old_extra: dict | None, new_extra: dict | None,
+                            internal_info: dict | None) -> dict | None:
+    """A port's ``internal_info`` after its ``extra`` changes from
+    ``old_extra`` to ``new_extra``, or None if it stays: a legacy
+    ``extra.vif_port_id`` set by a client is recorded where VIFs are, and
+    removing it removes that VIF, as in Ironic."""
+    old = (old_extra or {}).get(LEGACY_VIF_KEY)
+    new = (new_extra or {}).get(LEGACY_VIF_KEY)
+    internal_info = dict(internal_info or {})
+    if new == old:
+        return None
+    if new:
+        internal_info[TENANT_VIF_KEY] = new
+    elif internal_info.get(TENANT_VIF_KEY) == old:
+        del internal_info[TENANT_VIF_KEY]
+    else:
+        return None
+    return internal_info
