@@ -7,6 +7,7 @@ import uuid
 
 import openstack
 
+from tests import services
 from tests.base import wait_for
 from tests.functional import base
 from tests.functional import test_hardware as hardware
@@ -19,16 +20,20 @@ NODE_FIELDS = ('uuid', 'power_state', 'target_power_state',
 CONFIGDRIVE = 'H4sICAAAAAAC/2NvbmZpZ2RyaXZlAAMAAAAAAAAAAAA='
 
 
-class TestNovaFlow(hardware.HardwareMixin, base.FunctionalTestCase):
+class NovaFlowMixin(hardware.HardwareMixin):
+    """The flow; subclasses start the service and say what it logged."""
+
+    def start_service(self) -> None:
+        raise NotImplementedError
+
+    def service_output(self) -> str:
+        raise NotImplementedError
 
     def setUp(self):
         super().setUp()
         hardware._require_ipmitool(self)
         self.images = self.make_images()
-        self.process = self.start_all_in_one(
-            conductor={'power_state_change_timeout': 10,
-                       'sync_power_state_interval': 3600},
-            extra={'ipmi': hardware.IPMI_OPTIONS})
+        self.start_service()
         # As Nova's utils.get_sdk_adapter: discovery at connect time.
         self.conn = openstack.connect(
             auth_type='none', baremetal_endpoint_override=self.url,
@@ -121,8 +126,8 @@ class TestNovaFlow(hardware.HardwareMixin, base.FunctionalTestCase):
         self.assertEqual(instance, node['instance_uuid'])
         self.assert_deployed_by_bmc(bmc)
         # Handed to the deploy (which says it cannot write it).
-        self.assertTrue(any('ignores the configdrive of node %s' % node_uuid
-                            in line for line in self.process.output))
+        self.assertIn('ignores the configdrive of node %s' % node_uuid,
+                      self.service_output())
         self.assertEqual('active', self.instance_node(instance)
                          .provision_state)
 
@@ -151,3 +156,37 @@ class TestNovaFlow(hardware.HardwareMixin, base.FunctionalTestCase):
         self.assertEqual([], list(baremetal.nodes(instance_id=instance,
                                                   fields=NODE_FIELDS)))
         self.assertEqual({}, self.node(node_uuid)['instance_info'])
+
+
+class TestNovaFlowAllInOne(NovaFlowMixin, base.FunctionalTestCase):
+    """``ironic-lite``: SQLite, RPC in the process."""
+
+    def start_service(self) -> None:
+        self.process = self.start_all_in_one(
+            conductor={'power_state_change_timeout': 10,
+                       'sync_power_state_interval': 3600},
+            extra={'ipmi': hardware.IPMI_OPTIONS})
+
+    def service_output(self) -> str:
+        return ''.join(self.process.output)
+
+
+class TestNovaFlowClusterPostgreSQL(NovaFlowMixin, base.FunctionalTestCase):
+    """``ironic-lite-api`` and two conductors over RabbitMQ and
+    PostgreSQL."""
+
+    def start_service(self) -> None:
+        self.cluster = self.start_cluster(services.POSTGRES_URL)
+        self.cluster.options = {'ipmi': hardware.IPMI_OPTIONS}
+        self.cluster.start_api()
+        self.url = self.cluster.api_url
+        for name in ('c1', 'c2'):
+            self.cluster.start_conductor(
+                name, wait=False, power_state_change_timeout=10,
+                check_provision_state_interval=1,
+                sync_power_state_interval=3600)
+        for name in ('c1', 'c2'):
+            self.cluster.wait_started(name)
+
+    def service_output(self) -> str:
+        return self.cluster.output()
