@@ -94,6 +94,30 @@ RULES = [
     policy.DocumentedRuleDefault(
         'baremetal:port:delete', 'rule:is_admin', 'Delete ports',
         [{'path': '/ports/{port_id}', 'method': 'DELETE'}]),
+    policy.DocumentedRuleDefault(
+        'baremetal:node:vif:list', 'rule:is_admin', 'List VIFs attached to '
+        'node', [{'path': '/nodes/{node_ident}/vifs', 'method': 'GET'}]),
+    policy.DocumentedRuleDefault(
+        'baremetal:node:vif:attach', 'rule:is_admin', 'Attach a VIF to a '
+        'node', [{'path': '/nodes/{node_ident}/vifs', 'method': 'POST'}]),
+    policy.DocumentedRuleDefault(
+        'baremetal:node:vif:detach', 'rule:is_admin', 'Detach a VIF from a '
+        'node', [{'path': '/nodes/{node_ident}/vifs/{node_vif_ident}',
+                  'method': 'DELETE'}]),
+    policy.DocumentedRuleDefault(
+        'baremetal:node:traits:list', 'rule:is_observer', 'List node traits',
+        [{'path': '/nodes/{node_ident}/traits', 'method': 'GET'}]),
+    policy.DocumentedRuleDefault(
+        'baremetal:node:traits:set', 'rule:is_admin', 'Add a trait to, or '
+        'replace all traits of, a node',
+        [{'path': '/nodes/{node_ident}/traits', 'method': 'PUT'},
+         {'path': '/nodes/{node_ident}/traits/{trait}', 'method': 'PUT'}]),
+    policy.DocumentedRuleDefault(
+        'baremetal:node:traits:delete', 'rule:is_admin', 'Remove one or all '
+        'traits of a node',
+        [{'path': '/nodes/{node_ident}/traits', 'method': 'DELETE'},
+         {'path': '/nodes/{node_ident}/traits/{trait}',
+          'method': 'DELETE'}]),
 ]
 
 _ENFORCER = None

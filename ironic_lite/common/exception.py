@@ -286,3 +286,24 @@ class PortChanged(Conflict):
     _msg_fmt = ('Port %(port)s changed on conductor %(host)s since it was '
                 'read: %(fields)s.')
     retry_after = 1
+
+
+# VIFs and traits (Ironic's wording)
+
+
+class VifAlreadyAttached(Conflict):
+    _msg_fmt = ('Unable to attach VIF because VIF %(vif)s is already '
+                'attached to Ironic %(object_type)s %(object_uuid)s')
+
+
+class NoFreePhysicalPorts(Invalid):
+    _msg_fmt = 'Unable to attach VIF %(vif)s, not enough free physical ports.'
+
+
+class VifNotAttached(Invalid):
+    _msg_fmt = ('Unable to detach VIF %(vif)s from node %(node)s because it '
+                'is not attached to it.')
+
+
+class NodeTraitNotFound(NotFound):
+    _msg_fmt = "Node %(node_id)s doesn't have a trait '%(trait)s'"

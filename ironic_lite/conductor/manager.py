@@ -17,7 +17,9 @@ from ironic_lite.conductor import power
 from ironic_lite.conductor import power_sync
 from ironic_lite.conductor import rebase
 from ironic_lite.conductor import task_manager
+from ironic_lite.conductor import traits as node_traits
 from ironic_lite.conf import CONF
+from ironic_lite.drivers.modules import network
 
 LOG = log.getLogger(__name__)
 
@@ -33,7 +35,7 @@ _TAKEOVER_BATCH = 100
 class ConductorManager:
     """Handles node work for the nodes the hash ring gives this conductor."""
 
-    target = messaging.Target(version='1.2')
+    target = messaging.Target(version='1.3')
 
     def __init__(self, host: str, conductor_id: int, hardware_types: dict,
                  dbapi, ring_manager: hash_ring.HashRingManager):
@@ -261,6 +263,10 @@ class ConductorManager:
         node_id); returns its UUID."""
         with self._acquire(context, node_uuid, 'port create') as task:
             self._check_owner(task.node)
+            internal_info = network.internal_info_for_extra(
+                None, values.get('extra'), values.get('internal_info'))
+            if internal_info is not None:
+                values = {**values, 'internal_info': internal_info}
             row = self.dbapi.create_port({**values,
                                           'node_id': task.node.id})
         LOG.info('Created port %s (%s) of node %s', row.uuid, row.address,
@@ -286,6 +292,11 @@ class ConductorManager:
                 raise exception.PortChanged(port=port_uuid, host=self.host,
                                             fields=', '.join(conflicts))
             _check_port_update(port, node, changes)
+            internal_info = network.internal_info_for_extra(
+                port.extra, changes.get('extra', port.extra),
+                port.internal_info)
+            if internal_info is not None:
+                changes['internal_info'] = internal_info
             if changes:
                 self.dbapi.update_port(port.id, changes)
         LOG.info('Updated port %s: %s', port_uuid, sorted(changes))
@@ -380,6 +391,47 @@ class ConductorManager:
     def do_provisioning_action(self, context, node_uuid: str,
                                action: str) -> None:
         deployments.do_provisioning_action(self, context, node_uuid, action)
+
+    # VIFs, recorded by the node's network interface.
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def vif_list(self, context, node_uuid: str) -> list[dict]:
+        with self._acquire(context, node_uuid, 'list VIFs',
+                           shared=True) as task:
+            self._check_owner(task.node)
+            return task.driver.network.vif_list(task)
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def vif_attach(self, context, node_uuid: str, vif_info: dict) -> None:
+        with self._acquire(context, node_uuid, 'attach VIF') as task:
+            self._check_owner(task.node)
+            task.driver.network.validate(task)
+            task.driver.network.vif_attach(task, vif_info)
+        LOG.info('VIF %s attached to node %s', vif_info['id'], node_uuid)
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def vif_detach(self, context, node_uuid: str, vif_id: str) -> None:
+        with self._acquire(context, node_uuid, 'detach VIF') as task:
+            self._check_owner(task.node)
+            task.driver.network.validate(task)
+            task.driver.network.vif_detach(task, vif_id)
+        LOG.info('VIF %s detached from node %s', vif_id, node_uuid)
+
+    # Traits
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def add_node_traits(self, context, node_uuid: str, traits: list[str],
+                        replace: bool = False) -> None:
+        with self._acquire(context, node_uuid, 'add node traits') as task:
+            self._check_owner(task.node)
+            node_traits.add(task, traits, replace)
+
+    @messaging.expected_exceptions(*_EXPECTED)
+    def remove_node_traits(self, context, node_uuid: str,
+                           traits: list[str] | None = None) -> None:
+        with self._acquire(context, node_uuid, 'remove node traits') as task:
+            self._check_owner(task.node)
+            node_traits.remove(task, traits)
 
 
 # What a port update may change in which node state (Ironic's rules).

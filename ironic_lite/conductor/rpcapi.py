@@ -28,9 +28,11 @@ class ConductorAPI:
               change_node_power_state, get_boot_device, set_boot_device,
               get_supported_boot_devices, validate_driver_interfaces,
               do_node_deploy, do_node_tear_down, do_provisioning_action
+        1.3 - vif_list, vif_attach, vif_detach, add_node_traits,
+              remove_node_traits
     """
 
-    RPC_API_VERSION = '1.2'
+    RPC_API_VERSION = '1.3'
 
     # Attempts to hand a message to the broker before giving up with 503.
     SEND_RETRIES = 2
@@ -226,6 +228,43 @@ class ConductorAPI:
         ``provide``, ``inspect``, ``adopt``, ``abort``, ``clean``, ...)."""
         self._call_owner(context, node, 'do_provisioning_action',
                          node_uuid=node.uuid, action=action)
+
+    def vif_list(self, context, node) -> list[dict]:
+        """The VIFs recorded for ``node``: ``[{"id": <vif>}, ...]``."""
+        return self._call_owner(context, node, 'vif_list',
+                                node_uuid=node.uuid)
+
+    def vif_attach(self, context, node, vif_info: dict) -> None:
+        """Attach ``vif_info["id"]`` to a free port of ``node``.
+
+        :raises VifAlreadyAttached, NoFreePhysicalPorts, NodeLocked:
+        """
+        self._call_owner(context, node, 'vif_attach', node_uuid=node.uuid,
+                         vif_info=vif_info)
+
+    def vif_detach(self, context, node, vif_id: str) -> None:
+        """:raises VifNotAttached, NodeLocked:"""
+        self._call_owner(context, node, 'vif_detach', node_uuid=node.uuid,
+                         vif_id=vif_id)
+
+    def add_node_traits(self, context, node, traits: list[str],
+                        replace: bool = False) -> None:
+        """Add (``replace``: set) traits of ``node``; they are valid.
+
+        :raises InvalidParameterValue: too many traits.
+        """
+        self._call_owner(context, node, 'add_node_traits',
+                         node_uuid=node.uuid, traits=traits,
+                         replace=replace)
+
+    def remove_node_traits(self, context, node,
+                           traits: list[str] | None = None) -> None:
+        """Remove traits of ``node``, all of them if ``traits`` is None.
+
+        :raises NodeTraitNotFound:
+        """
+        self._call_owner(context, node, 'remove_node_traits',
+                         node_uuid=node.uuid, traits=traits)
 
 
 _API = None

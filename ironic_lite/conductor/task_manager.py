@@ -145,6 +145,16 @@ class Task:
                                % self.node.uuid)
         self.node = self._dbapi.update_node(self.node.id, values)
 
+    def update_port(self, port, values: dict) -> None:
+        """Write ``values`` to one of the node's ports; needs the exclusive
+        lock."""
+        if self.shared:
+            raise RuntimeError('A shared task cannot change port %s'
+                               % port.uuid)
+        updated = self._dbapi.update_port(port.id, values)
+        self._ports = [updated if p.id == port.id else p
+                       for p in self.ports]
+
     def destroy(self) -> None:
         if self.shared:
             raise RuntimeError('A shared task cannot delete node %s'

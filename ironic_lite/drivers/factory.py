@@ -13,9 +13,10 @@ from ironic_lite.drivers import hardware_types
 _FAKE = 'ironic_lite.drivers.modules.fake:'
 _IPMITOOL = 'ironic_lite.drivers.modules.ipmitool:'
 _PXE = 'ironic_lite.drivers.modules.pxe:'
+_NETWORK = 'ironic_lite.drivers.modules.network:'
 
 # (interface type, implementation name) -> 'module:Class'. ``no-*`` and
-# ``noop`` names need no entry.
+# ``noop`` names need no entry unless they do something (network ``noop``).
 IMPLEMENTATIONS = {
     ('power', 'fake'): _FAKE + 'FakePower',
     ('management', 'fake'): _FAKE + 'FakeManagement',
@@ -30,18 +31,19 @@ IMPLEMENTATIONS = {
     ('boot', 'ipxe'): _PXE + 'IPXEBoot',
     ('deploy', 'ramdisk'): 'ironic_lite.drivers.modules.ramdisk:'
                            'RamdiskDeploy',
+    ('network', 'noop'): _NETWORK + 'NoopNetwork',
+    ('network', 'flat'): _NETWORK + 'FlatNetwork',
 }
 
 
 @functools.cache
 def _class_of(interface_type: str, name: str) -> type:
-    if name.startswith('no-'):
-        return base.UnsupportedInterface
-    if name == 'noop':
-        return base.NoopInterface
-    try:
-        path = IMPLEMENTATIONS[(interface_type, name)]
-    except KeyError:
+    path = IMPLEMENTATIONS.get((interface_type, name))
+    if path is None:
+        if name.startswith('no-'):
+            return base.UnsupportedInterface
+        if name == 'noop':
+            return base.NoopInterface
         raise exception.InterfaceNotFound(interface_type=interface_type,
                                           name=name)
     module, _, cls = path.partition(':')

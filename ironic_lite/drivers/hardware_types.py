@@ -8,8 +8,10 @@ Differences from Ironic 12.0.0 (on purpose; for the README):
   is no deploy agent), power and management ``ipmitool``, and the ``no-*``
   console, inspect, raid, rescue, bios and vendor interfaces. An ipmi node
   therefore gets deploy ``ramdisk`` where Ironic gives ``iscsi``.
-* Network ``flat`` exists but does what ``noop`` does: without Neutron there
-  is no network to plug. ``noop`` is listed first, so it is the default.
+* Network ``flat`` plugs nothing (there is no Neutron) but records VIFs on
+  the node's ports as Ironic's does; ``noop`` forgets them, as Ironic's.
+  ``noop`` is listed first, so it is the default: Ironic's default without
+  Neutron too.
 * Boot ``ipxe`` is enabled by default (Ironic enables only ``pxe``), yet
   ``pxe`` stays the default boot interface of an ipmi node, as in Ironic.
 * A ``default_<type>_interface`` that a hardware type does not support is

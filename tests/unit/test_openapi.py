@@ -56,6 +56,9 @@ _OWN_ROUTING = (
     # A part of one node: its put and delete act on it, not on an item, and
     # its _subresources are below it (see _ONE_THING).
     node_management.NodePart,
+    # A collection of one node's things: 404 below its version; refuses
+    # extra segments.
+    node_management.NodeItems,
 )
 # Controllers of one thing, not of a collection.
 _ONE_THING = (node_management.NodePart,)
@@ -115,6 +118,11 @@ def routes(controller, path: str = '') -> list[Route]:
             found.append(Route(_ITEM_METHODS[name],
                                '%s/{%s}' % (path, ident),
                                _query_parameters(method, item=True)))
+            if not _definition(method).arguments[0].mandatory:
+                # An optional item: the method acts on the whole resource
+                # too (PUT and DELETE /nodes/{node_ident}/traits).
+                found.append(Route(_ITEM_METHODS[name], path or '/',
+                                   _query_parameters(method, item=True)))
         elif name in getattr(cls, '_custom_actions', {}):
             for http_method in cls._custom_actions[name]:
                 found.append(Route(http_method, '%s/%s' % (path, name),

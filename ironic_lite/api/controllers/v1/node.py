@@ -20,6 +20,8 @@ from ironic_lite.api.controllers.v1 import fields as api_fields
 from ironic_lite.api.controllers.v1 import listing
 from ironic_lite.api.controllers.v1 import node_management
 from ironic_lite.api.controllers.v1 import node_provision
+from ironic_lite.api.controllers.v1 import node_traits
+from ironic_lite.api.controllers.v1 import node_vifs
 from ironic_lite.api.controllers.v1 import patching
 from ironic_lite.api.controllers.v1 import port as port_api
 from ironic_lite.api.controllers.v1 import render
@@ -449,7 +451,9 @@ class NodesController(rest.RestController):
     _subresources = {'states': NodeStatesController,
                      'conductor': NodeConductorController,
                      'ports': port_api.PortsController,
-                     **node_management.SUBRESOURCES}
+                     **node_management.SUBRESOURCES,
+                     'vifs': node_vifs.NodeVifsController,
+                     'traits': node_traits.NodeTraitsController}
 
     @pecan.expose()
     def _route(self, args, request=None):

@@ -120,6 +120,28 @@ class NodePart(rest.RestController):
         return _nodes().get_node(request, self.node_ident)
 
 
+class NodeItems(rest.RestController):
+    """Things of one node that form a collection,
+    ``/v1/nodes/{node_ident}/<part>[/{item}]`` (VIFs, traits), which
+    requests older than ``since`` do not see (404)."""
+
+    since: Minor
+
+    def __init__(self, node_ident: str):
+        self.node_ident = node_ident
+
+    @pecan.expose()
+    def _route(self, args, request=None):
+        if not versions.allows(pecan.request, self.since):
+            pecan.abort(404)
+        routing.refuse_post_on_member(args, request)
+        routing.refuse_extra_segments(args, 1)
+        return super()._route(args, request)
+
+    def node(self, request):
+        return _nodes().get_node(request, self.node_ident)
+
+
 class SupportedBootDevicesController(NodePart):
     """GET /v1/nodes/{node_ident}/management/boot_device/supported."""
 
