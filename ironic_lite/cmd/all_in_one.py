@@ -18,6 +18,7 @@ LOG = log.getLogger(__name__)
 
 def main(argv: list[str] | None = None) -> int:
     startup.prepare(sys.argv[1:] if argv is None else argv, 'ironic-lite')
+    common.refuse_unsafe_api()
     signals = common.StopSignals()
     startup.start_messaging(require_url=False, default_url='fake://')
 

@@ -286,3 +286,7 @@ class PortChanged(Conflict):
     _msg_fmt = ('Port %(port)s changed on conductor %(host)s since it was '
                 'read: %(fields)s.')
     retry_after = 1
+
+
+class ConfigInvalid(IronicLiteException):
+    _msg_fmt = 'Invalid configuration file. %(error_msg)s'
