@@ -253,6 +253,7 @@ class TestKeystone(AuthTestCase):
         self.assertEqual('Keystone uri="%s"' % self.WWW_AUTHENTICATE_URI,
                          response.headers['WWW-Authenticate'])
         self.assertEqual(401, response.json['error']['code'])
+        self.assertEqual('Unauthorized', response.json['error']['title'])
         self.assert_request_id(response)
 
 
