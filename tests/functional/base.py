@@ -49,9 +49,11 @@ class Process:
     # outlives its test.
     started: list['Process'] = []
 
-    def __init__(self, command: list[str], log_path: str):
+    def __init__(self, command: list[str], log_path: str,
+                 env: dict | None = None):
         self.command = command
         self.log_path = log_path
+        self.env = env
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
         self.popen = None
@@ -61,7 +63,7 @@ class Process:
         self.started_at = time.monotonic()
         self.popen = subprocess.Popen(
             self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, bufsize=1)
+            text=True, bufsize=1, env=self.env)
         Process.started.append(self)
         threading.Thread(target=self._pump, daemon=True).start()
         return self
