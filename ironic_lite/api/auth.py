@@ -11,9 +11,13 @@ the API before they authenticate.
 """
 
 import ipaddress
+import json
 import re
 from collections.abc import Callable
 
+from oslo_log import log
+
+from ironic_lite.api import expose
 from ironic_lite.api.middleware import basic_auth
 from ironic_lite.conf import CONF
 
@@ -26,6 +30,8 @@ KEYSTONE = 'keystone'
 PUBLIC_ROUTES = ('', '/v1')
 
 ENVIRON_PUBLIC = 'is_public_api'
+
+LOG = log.getLogger(__name__)
 
 
 class PublicRoutes:
@@ -44,7 +50,25 @@ class PublicRoutes:
         if self._public.match(path):
             environ[ENVIRON_PUBLIC] = True
             return self.app(environ, start_response)
-        return self.auth(environ, start_response)
+        try:
+            return self.auth(environ, start_response)
+        except Exception:
+            # keystonemiddleware raises on some misconfigurations (no
+            # endpoint of Keystone for its interface, say): the operator
+            # gets the traceback, the client the API's opaque 500.
+            LOG.exception('Authentication failed unexpectedly for %s %s',
+                          environ.get('REQUEST_METHOD'), path)
+            return _internal_error(start_response)
+
+
+def _internal_error(start_response) -> list[bytes]:
+    from ironic_lite.api import hooks  # hooks import this module
+    body = json.dumps({'error_message': hooks.fault_body(
+        expose.InternalError().message, server=True)}).encode('utf-8')
+    start_response('500 Internal Server Error', [
+        ('Content-Type', 'application/json'),
+        ('Content-Length', str(len(body)))])
+    return [body]
 
 
 def wrap(app: Callable) -> Callable:

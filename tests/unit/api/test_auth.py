@@ -1,6 +1,7 @@
 """The authentication strategies, through the whole WSGI application."""
 
 import base64
+import json
 import os
 
 import bcrypt
@@ -314,3 +315,22 @@ class TestOpenDoor(base.TestCase):
         self.assertIn('[DEFAULT]http_basic_auth_user_file', str(error.code))
         self.assertIn('/nonexistent/htpasswd', str(error.code))
 
+
+
+class TestAuthMiddlewareFailure(AuthTestCase):
+
+    def test_a_crash_of_the_middleware_is_an_opaque_500(self):
+        def crashing(environ, start_response):
+            raise RuntimeError('internal endpoint for identity service not '
+                               'found')
+
+        def application(environ, start_response):
+            raise AssertionError('must not be reached')
+
+        test_app = webtest.TestApp(app.RequestId(
+            auth.PublicRoutes(application, crashing)))
+        response = test_app.get('/v1/nodes', status=500)
+        self.assertEqual('Server', json.loads(
+            response.json['error_message'])['faultcode'])
+        self.assertNotIn('identity', response.text)
+        self.assert_request_id(response)
