@@ -1,10 +1,19 @@
 """The WSGI application of the API service."""
 
 import pecan
+from oslo_middleware import request_id
 
+from ironic_lite.api import auth
 from ironic_lite.api import hooks
 from ironic_lite.api.controllers import root
 from ironic_lite.api.middleware import parsable_error
+
+
+class RequestId(request_id.RequestId):
+    """A request id for every answer, refusals of the authentication
+    middleware included, under Ironic's header name as well."""
+
+    compat_headers = ['Openstack-Request-Id']
 
 
 def setup_app():
@@ -19,4 +28,8 @@ def setup_app():
         force_canonical=False,
         guess_content_type_from_ext=False,
     )
-    return parsable_error.ParsableErrorMiddleware(app)
+    app = parsable_error.ParsableErrorMiddleware(app)
+    # As in Ironic, authentication answers outside the error wrapping: its
+    # refusals carry the middleware's own {"error": {...}} body.
+    app = auth.wrap(app)
+    return RequestId(app)

@@ -3,10 +3,12 @@
 import json
 
 from oslo_log import log
+from oslo_middleware import request_id
 from pecan import hooks
 from webob import exc as webob_exc
 from webob import response as webob_response
 
+from ironic_lite.api import auth
 from ironic_lite.api import expose
 from ironic_lite.api import request_body
 from ironic_lite.api import versions
@@ -24,18 +26,27 @@ V1_ENVIRON_KEY = 'ironic_lite.api.v1'
 class ContextHook(hooks.PecanHook):
     """Who is asking, and the request id every response carries.
 
-    The context is the thread's current one while the request runs, so
-    that every log line of the request carries its id, and is forgotten
-    after it: a server thread serves one request after another.
+    The identity comes from the headers the authentication middleware set
+    (``X-User-Id``, ``X-Roles``, ...; see :mod:`ironic_lite.api.auth`), the
+    request id from the ``RequestId`` middleware. The context is the
+    thread's current one while the request runs, so that every log line of
+    the request carries its id, and is forgotten after it: a server thread
+    serves one request after another.
     """
 
     def on_route(self, state):
-        request = state.request
-        request_id = context.new_request_id()
-        # With noauth every caller is an administrator.
-        request.context = context.RequestContext(
-            request_id=request_id, is_admin=CONF.auth_strategy == 'noauth',
-            overwrite=True)
+        environ = state.request.environ
+        keystone = CONF.auth_strategy == auth.KEYSTONE
+        overrides = {}
+        if not environ.get(request_id.ENV_REQUEST_ID):
+            overrides['request_id'] = context.new_request_id()
+        if not keystone:
+            # Only a Keystone token means anything further in.
+            overrides['auth_token'] = None
+        # As in Ironic, only Keystone callers are held to the policy: with
+        # noauth and http_basic every caller is an administrator.
+        state.request.context = context.RequestContext.from_environ(
+            environ, is_admin=not keystone, overwrite=True, **overrides)
 
     def after(self, state):
         context_ = getattr(state.request, 'context', None)

@@ -18,6 +18,7 @@ LOG = log.getLogger(__name__)
 
 def main(argv: list[str] | None = None) -> int:
     startup.prepare(sys.argv[1:] if argv is None else argv, 'ironic-lite')
+    common.refuse_unsafe_api()
     signals = common.StopSignals()
     startup.start_messaging(require_url=False, default_url='fake://')
 
@@ -44,13 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         conductor.stop()
         return 1
     print('ironic-lite is running. API: %s (conductor "%s", database %s)\n'
-          'Try it from another terminal:\n'
-          '    baremetal --os-endpoint %s conductor list\n'
-          '    openstack --os-auth-type none --os-endpoint %s baremetal '
-          'node list\n'
+          'Try it from another terminal:\n%s'
           'Stop it with Ctrl-C.'
-          % (api.url, conductor.host, CONF.database.connection, api.url,
-             api.url), flush=True)
+          % (api.url, conductor.host, CONF.database.connection,
+             _client_examples(api.url)), flush=True)
     signals.wait()
     deadline = common.stop_within(CONF.conductor.graceful_shutdown_timeout)
     # Out of the ring first, then no new HTTP connections, then the
@@ -61,6 +59,20 @@ def main(argv: list[str] | None = None) -> int:
     drained = conductor.stop(common.remaining(deadline))
     common.run_bounded(rpc.cleanup, common.CLOSE_BOUND, 'closing RPC')
     common.exit_now(0 if served and drained else 1)
+
+
+def _client_examples(url: str) -> str:
+    """How the stock CLI reaches this API, with its authentication."""
+    if CONF.auth_strategy == 'http_basic':
+        return ('    baremetal --os-auth-type http_basic --os-username USER '
+                '--os-password PASSWORD --os-endpoint %s conductor list\n'
+                % url)
+    if CONF.auth_strategy == 'keystone':
+        return ('    openstack baremetal conductor list   (with Keystone '
+                'credentials whose catalog lists %s)\n' % url)
+    return ('    baremetal --os-endpoint %s conductor list\n'
+            '    openstack --os-auth-type none --os-endpoint %s baremetal '
+            'node list\n' % (url, url))
 
 
 if __name__ == '__main__':

@@ -13,6 +13,7 @@ LOG = log.getLogger(__name__)
 
 def main(argv: list[str] | None = None) -> int:
     startup.prepare(sys.argv[1:] if argv is None else argv, 'ironic-lite-api')
+    common.refuse_unsafe_api()
     signals = common.StopSignals()
     startup.require_current_schema()
     startup.start_messaging(require_url=True)

@@ -98,3 +98,22 @@ def exit_now(status: int) -> typing.NoReturn:
         except (OSError, ValueError):
             pass
     os._exit(status)
+
+
+def refuse_unsafe_api() -> None:
+    """Exit, before anything listens, when the API as configured must not
+    serve: no authentication on a non-loopback address, or a basic auth
+    user file that cannot be used."""
+    from ironic_lite.api import auth
+    from ironic_lite.api.middleware import basic_auth
+    from ironic_lite.common import exception
+    from ironic_lite.conf import CONF
+
+    reason = auth.open_door_reason(CONF.api.host_ip)
+    if reason:
+        sys.exit(reason)
+    if CONF.auth_strategy == auth.HTTP_BASIC:
+        try:
+            basic_auth.read_user_file(CONF.http_basic_auth_user_file)
+        except exception.ConfigInvalid as e:
+            sys.exit('[DEFAULT]http_basic_auth_user_file: %s' % e)

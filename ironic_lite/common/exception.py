@@ -307,3 +307,7 @@ class VifNotAttached(Invalid):
 
 class NodeTraitNotFound(NotFound):
     _msg_fmt = "Node %(node_id)s doesn't have a trait '%(trait)s'"
+
+
+class ConfigInvalid(IronicLiteException):
+    _msg_fmt = 'Invalid configuration file. %(error_msg)s'

@@ -37,6 +37,14 @@ opts = [
                help='The most operations one JSON patch (PATCH request) may '
                     'hold; a longer patch is refused with 400. Ironic has no '
                     'such limit.'),
+    cfg.BoolOpt('allow_unauthenticated_remote',
+                default=False,
+                help='With [DEFAULT]auth_strategy = noauth, every caller is '
+                     'an administrator, so the API refuses to listen on an '
+                     'address other than a loopback one (127.0.0.0/8, ::1, '
+                     'localhost). Set this to serve without authentication '
+                     'on another address anyway, when the network itself '
+                     'admits only trusted clients.'),
 ]
 
 # The built-in HTTP server (ironic_lite/api/server.py). A request is read

@@ -29,10 +29,26 @@ service_opts = [
     cfg.StrOpt('auth_strategy',
                default='noauth',
                choices=[('noauth', 'no authentication: every request is '
-                                   'an administrator')],
-               help='How API requests are authenticated. Keystone '
-                    'authentication is not available yet; run the API '
-                    'where only trusted clients reach it.'),
+                                   'an administrator. The API then only '
+                                   'listens on a loopback address, unless '
+                                   '[api]allow_unauthenticated_remote is '
+                                   'set.'),
+                        ('http_basic', 'HTTP basic authentication against '
+                                       'the bcrypt entries of '
+                                       'http_basic_auth_user_file'),
+                        ('keystone', 'Keystone tokens, checked by '
+                                     'keystonemiddleware auth_token as '
+                                     'configured in [keystone_authtoken]')],
+               help='How API requests are authenticated. The version '
+                    'documents (/ and /v1) are public with every '
+                    'strategy.'),
+    cfg.StrOpt('http_basic_auth_user_file',
+               default='/etc/ironic-lite/htpasswd',
+               help='With auth_strategy = http_basic: the Apache-style user '
+                    'file, one "user:bcrypt-hash" line per user (as '
+                    '"htpasswd -B" writes it). Only bcrypt hashes are '
+                    'accepted; the file is read again on each request, so '
+                    'changes apply without a restart.'),
 ]
 
 hash_ring_opts = [

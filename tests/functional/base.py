@@ -49,9 +49,11 @@ class Process:
     # outlives its test.
     started: list['Process'] = []
 
-    def __init__(self, command: list[str], log_path: str):
+    def __init__(self, command: list[str], log_path: str,
+                 env: dict | None = None):
         self.command = command
         self.log_path = log_path
+        self.env = env
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
         self.popen = None
@@ -61,7 +63,7 @@ class Process:
         self.started_at = time.monotonic()
         self.popen = subprocess.Popen(
             self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, bufsize=1)
+            text=True, bufsize=1, env=self.env)
         Process.started.append(self)
         threading.Thread(target=self._pump, daemon=True).start()
         return self
@@ -129,12 +131,16 @@ class FunctionalTestCase(testtools.TestCase):
     def start_all_in_one(self, host: str = 'functional-aio',
                          api_options: dict | None = None,
                          conductor: dict | None = None,
-                         extra: dict | None = None) -> Process:
+                         extra: dict | None = None,
+                         default: dict | None = None,
+                         url_line: re.Pattern = _URL_LINE) -> Process:
         """``ironic-lite`` on a free port, its state in the test's
-        directory; ``api_options`` and ``conductor``: options of its [api]
-        and [conductor] sections; ``extra``: more sections."""
+        directory; ``api_options``, ``conductor`` and ``default``: options
+        of its [api], [conductor] and [DEFAULT] sections; ``extra``: more
+        sections; ``url_line``: how its URL is printed."""
         config = write_config(self.workdir, {
-            'DEFAULT': {'state_path': self.workdir, 'host': host},
+            'DEFAULT': {'state_path': self.workdir, 'host': host,
+                        **(default or {})},
             'api': {'port': 0, **(api_options or {})},
             'conductor': conductor or {},
             **(extra or {}),
@@ -147,7 +153,7 @@ class FunctionalTestCase(testtools.TestCase):
         self.addOnException(lambda exc_info: self.addDetail(
             'ironic-lite-output', content.text_content(
                 ''.join(process.output))))
-        self.url = process.wait_for_line(_URL_LINE).group(1)
+        self.url = process.wait_for_line(url_line).group(1)
         # How long it took to serve: a restart is compared with it.
         process.serving_after = time.monotonic() - process.started_at
         return process

@@ -25,7 +25,9 @@ def hello_app(environ, start_response):
 def _accepts(address: rawhttp.Address) -> bool:
     try:
         socket.create_connection(address, timeout=5).close()
-    except ConnectionRefusedError:
+    except (ConnectionRefusedError, ConnectionResetError):
+        # Reset: the listening socket closed with the connection still in
+        # its backlog; it does not accept either.
         return False
     return True
 
