@@ -3,6 +3,7 @@
 import pecan
 
 from ironic_lite.api import hooks
+from ironic_lite.api import metrics
 from ironic_lite.api.controllers import root
 from ironic_lite.api.middleware import parsable_error
 
@@ -19,4 +20,5 @@ def setup_app():
         force_canonical=False,
         guess_content_type_from_ext=False,
     )
-    return parsable_error.ParsableErrorMiddleware(app)
+    return metrics.RequestMetrics(
+        parsable_error.ParsableErrorMiddleware(app))

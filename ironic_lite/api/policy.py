@@ -94,6 +94,10 @@ RULES = [
     policy.DocumentedRuleDefault(
         'baremetal:port:delete', 'rule:is_admin', 'Delete ports',
         [{'path': '/ports/{port_id}', 'method': 'DELETE'}]),
+    policy.DocumentedRuleDefault(
+        'baremetal:metrics:get', 'rule:is_observer',
+        'Read the Prometheus metrics, unless [api]metrics_public',
+        [{'path': '/metrics', 'method': 'GET'}]),
 ]
 
 _ENFORCER = None

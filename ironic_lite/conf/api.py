@@ -37,6 +37,11 @@ opts = [
                help='The most operations one JSON patch (PATCH request) may '
                     'hold; a longer patch is refused with 400. Ironic has no '
                     'such limit.'),
+    cfg.BoolOpt('metrics_public',
+                default=False,
+                help='Serve GET /metrics (Prometheus) to anyone, without '
+                     'authentication. By default it is protected like the '
+                     'rest of the API (policy baremetal:metrics:get).'),
 ]
 
 # The built-in HTTP server (ironic_lite/api/server.py). A request is read
