@@ -10,6 +10,18 @@ from tests.unit.api import base
 from tests.unit.common import test_hash_ring as ring_tests
 
 
+def create_nodes(testcase: base.APITestCase, count: int, every: int,
+                 state: str) -> None:
+    """``count`` nodes through the API, named n0, n1...; one in
+    ``every`` (n0 first) moved to ``state`` directly in the database."""
+    for index in range(count):
+        node = testcase.create_node(name='n%d' % index)
+        if index % every == 0:
+            testcase.dbapi.update_node(
+                testcase.dbapi.get_node_by_uuid(node['uuid']).id,
+                {'provision_state': state})
+
+
 class TestHealth(base.APITestCase):
 
     def setUp(self):
@@ -54,12 +66,7 @@ class TestHealth(base.APITestCase):
         self.assertEqual('stopped', self.show('gone').json['state'])
 
     def test_node_count_by_provision_state(self):
-        for index in range(12):
-            node = self.create_node(name='n%d' % index)
-            if index % 3 == 0:
-                self.dbapi.update_node(
-                    self.dbapi.get_node_by_uuid(node['uuid']).id,
-                    {'provision_state': states.AVAILABLE})
+        create_nodes(self, 12, 3, states.AVAILABLE)
         # Joins once the nodes are created (it has no process to create
         # them): takes its share of them.
         ring_tests.register_conductor(self.dbapi, 'conductor-b',

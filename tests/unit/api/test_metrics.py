@@ -5,14 +5,13 @@ import os
 import re
 
 import yaml
-from oslo_policy import policy as oslo_policy
 from prometheus_client import parser
 
 from ironic_lite.api import metrics
-from ironic_lite.api import policy
 from ironic_lite.common import hash_ring
 from ironic_lite.common import states
 from tests.unit.api import base
+from tests.unit.api import test_conductor_health as health_tests
 from tests.unit.common import test_hash_ring as ring_tests
 
 OPENAPI = os.path.join(
@@ -36,12 +35,7 @@ class TestConductorMetrics(MetricsTestCase):
 
     def test_values_equal_the_apis(self):
         self.config(heartbeat_timeout=10, group='conductor')
-        for index in range(9):
-            node = self.create_node(name='n%d' % index)
-            if index % 3 == 0:
-                self.dbapi.update_node(
-                    self.dbapi.get_node_by_uuid(node['uuid']).id,
-                    {'provision_state': states.MANAGEABLE})
+        health_tests.create_nodes(self, 9, 3, states.MANAGEABLE)
         ring_tests.register_conductor(self.dbapi, 'rack2-b', 'rack2')
         ring_tests.register_conductor(self.dbapi, 'peer', '',
                                       hardware_types=('fake-hardware',))
@@ -131,11 +125,7 @@ class TestRequestMetrics(MetricsTestCase):
 class TestAccess(MetricsTestCase):
 
     def deny(self):
-        enforcer = policy.get_enforcer()
-        enforcer.load_rules()
-        self.addCleanup(setattr, policy, '_ENFORCER', None)
-        enforcer.set_rules(oslo_policy.Rules.from_dict(
-            {'baremetal:metrics:get': '!'}), overwrite=False)
+        self.deny_rule('baremetal:metrics:get')
 
     def test_follows_the_api_policy_by_default(self):
         self.assertEqual(frozenset(), metrics.public_paths())
