@@ -1,6 +1,7 @@
 """/v1/conductors: every conductor, alive or not, and what it serves."""
 
 import datetime
+import functools
 import re
 import urllib.parse
 
@@ -87,14 +88,9 @@ def node_counts(request, hostname: str) -> dict[str | None, int]:
 
 def render(request, row: models.Conductor, fields: tuple[str, ...],
            now: datetime.datetime) -> dict:
-    counts = {}
-
-    def count_by_state() -> dict[str | None, int]:
-        # One query for node_count and node_count_by_provision_state both.
-        if 'value' not in counts:
-            counts['value'] = node_counts(request, row.hostname)
-        return counts['value']
-
+    # One query for node_count and node_count_by_provision_state both.
+    count_by_state = functools.cache(
+        lambda: node_counts(request, row.hostname))
     values = {
         'hostname': lambda: row.hostname,
         'conductor_group': lambda: row.conductor_group,
