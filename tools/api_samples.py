@@ -51,6 +51,8 @@ UUID_NAMESPACE = uuid.UUID('1724474a-0000-4000-8000-000000000049')
 REQUEST_ID = 'req-a2fa3bc2-0c4a-4b8c-9a5e-3f1c7e0d5b61'
 # Day one of the samples: the conductors start at 09:00 UTC.
 START = datetime.datetime(2025, 3, 4, 9, 0, 0)
+# The release the conductors say they run, whatever is installed.
+RELEASE = '0.0.1'
 
 OLD_CONDUCTOR = 'conductor-0.example.com'
 # hostname, conductor group, enabled hardware types
@@ -559,6 +561,8 @@ def generate(outdir: str) -> list[str]:
         'ignore', category=DeprecationWarning,
         message=r'(set_time_override|advance_time_seconds|'
                 r'clear_time_override) is deprecated')
+    from ironic_lite import version
+    version.version_string = lambda: RELEASE
     uuids = NodeUUIDs()
     workdir = tempfile.mkdtemp(prefix='ironic-lite-samples-')
     service = Service(workdir)

@@ -5,6 +5,7 @@ from oslo_middleware import request_id
 
 from ironic_lite.api import auth
 from ironic_lite.api import hooks
+from ironic_lite.api import metrics
 from ironic_lite.api.controllers import root
 from ironic_lite.api.middleware import parsable_error
 
@@ -31,5 +32,7 @@ def setup_app():
     app = parsable_error.ParsableErrorMiddleware(app)
     # As in Ironic, authentication answers outside the error wrapping: its
     # refusals carry the middleware's own {"error": {...}} body.
-    app = auth.wrap(app)
+    app = auth.wrap(app, public=tuple(metrics.public_paths()))
+    # Outside authentication, so that its refusals are counted too.
+    app = metrics.RequestMetrics(app)
     return RequestId(app)

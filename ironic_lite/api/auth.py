@@ -71,8 +71,9 @@ def _internal_error(start_response) -> list[bytes]:
     return [body]
 
 
-def wrap(app: Callable) -> Callable:
-    """``app`` behind the configured strategy.
+def wrap(app: Callable, public: tuple[str, ...] = ()) -> Callable:
+    """``app`` behind the configured strategy; ``public``: more routes
+    that need no authentication.
 
     :raises ConfigInvalid: http_basic with an unreadable or non-bcrypt user
         file.
@@ -88,7 +89,7 @@ def wrap(app: Callable) -> Callable:
         auth = auth_token.AuthProtocol(app, {'oslo_config_config': CONF})
     else:
         return app
-    return PublicRoutes(app, auth)
+    return PublicRoutes(app, auth, PUBLIC_ROUTES + tuple(public))
 
 
 def is_loopback(host: str) -> bool:

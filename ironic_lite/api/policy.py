@@ -118,6 +118,10 @@ RULES = [
         [{'path': '/nodes/{node_ident}/traits', 'method': 'DELETE'},
          {'path': '/nodes/{node_ident}/traits/{trait}',
           'method': 'DELETE'}]),
+    policy.DocumentedRuleDefault(
+        'baremetal:metrics:get', 'rule:is_observer',
+        'Read the Prometheus metrics, unless [api]metrics_public',
+        [{'path': '/metrics', 'method': 'GET'}]),
 ]
 
 _ENFORCER = None

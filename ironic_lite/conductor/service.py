@@ -9,6 +9,7 @@ from oslo_db import exception as db_exc
 from oslo_log import log
 from oslo_utils import timeutils
 
+from ironic_lite import version
 from ironic_lite.common import exception
 from ironic_lite.common import hash_ring
 from ironic_lite.common import membership
@@ -167,7 +168,8 @@ class ConductorService:
             self.host, group, drivers=list(hardware),
             take_over_if_older_than=stamp - datetime.timedelta(
                 seconds=timeout),
-            take_over_if_beat_at=dead_beats, at=stamp)
+            take_over_if_beat_at=dead_beats, at=stamp,
+            version=version.version_string())
         self._host_lock.confirm(stamp)
         return row.id
 

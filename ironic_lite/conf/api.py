@@ -45,6 +45,11 @@ opts = [
                      'localhost). Set this to serve without authentication '
                      'on another address anyway, when the network itself '
                      'admits only trusted clients.'),
+    cfg.BoolOpt('metrics_public',
+                default=False,
+                help='Serve GET /metrics (Prometheus) to anyone, without '
+                     'authentication. By default it is protected like the '
+                     'rest of the API (policy baremetal:metrics:get).'),
 ]
 
 # The built-in HTTP server (ironic_lite/api/server.py). A request is read

@@ -3,6 +3,7 @@
 import contextlib
 import dataclasses
 import datetime
+import json
 import sqlite3
 import threading
 from collections.abc import Iterable
@@ -156,6 +157,27 @@ def _node_filters(query, filters: dict):
     return query
 
 
+def _conductor_filters(query, filters: dict):
+    conductor = models.Conductor
+    if filters.get('conductor_group') is not None:
+        query = query.where(conductor.conductor_group
+                            == filters['conductor_group'])
+    if filters.get('driver') is not None:
+        # drivers is a JSON list stored as text: match the name's JSON
+        # spelling, quotes included, so that "ipmi" does not match
+        # "ipmi-x".
+        query = query.where(
+            sa.type_coerce(conductor.drivers, sa.Text).contains(
+                json.dumps(filters['driver']), autoescape=True))
+    if filters.get('alive') is not None:
+        alive, cutoff = filters['alive']
+        is_alive = sa.and_(conductor.online.is_(True),
+                           conductor.updated_at.is_not(None),
+                           conductor.updated_at >= cutoff)
+        query = query.where(is_alive if alive else sa.not_(is_alive))
+    return query
+
+
 def _translate_node_duplicate(error: db_exc.DBDuplicateEntry, values: dict):
     columns = set(error.columns or ())
     if 'name' in columns or 'uniq_nodes0name' in columns:
@@ -220,7 +242,8 @@ class Connection:
             self, hostname: str, conductor_group: str, drivers: list[str],
             take_over_if_older_than: datetime.datetime,
             take_over_if_beat_at: Iterable[datetime.datetime] = (),
-            at: datetime.datetime | None = None) -> models.Conductor:
+            at: datetime.datetime | None = None,
+            version: str | None = None) -> models.Conductor:
         """Insert or revive the row of a starting conductor.
 
         An existing row is taken over when it is offline, its heartbeat is
@@ -230,10 +253,11 @@ class Connection:
         :class:`ConductorAlreadyRegistered` is raised.
 
         :param at: the heartbeat to record (default: now).
+        :param version: the release the conductor runs.
         """
         now = at or timeutils.utcnow()
         values = {'conductor_group': conductor_group, 'drivers': drivers,
-                  'online': True, 'updated_at': now}
+                  'online': True, 'updated_at': now, 'version': version}
         table = models.Conductor
         free = [table.online.is_(False), table.updated_at.is_(None),
                 table.updated_at < take_over_if_older_than]
@@ -318,10 +342,20 @@ class Connection:
     def get_conductor_list(self, limit: int | None = None,
                            marker: models.Conductor | None = None,
                            sort_key: str = 'id',
-                           sort_dir: str = 'asc') -> list[models.Conductor]:
+                           sort_dir: str = 'asc',
+                           filters: dict | None = None
+                           ) -> list[models.Conductor]:
+        """Conductors matching every filter, one page in the order asked.
+
+        ``filters`` may hold: conductor_group, driver (a name in the
+        conductor's drivers) and alive, the pair ``(alive, cutoff)``: the
+        conductors alive (or not) when judged by a heartbeat cut-off.
+        """
+        query = _conductor_filters(sa.select(models.Conductor),
+                                   filters or {})
+        query = _paginate(query, models.Conductor, limit, sort_key,
+                          sort_dir, marker)
         with self._reader() as session:
-            query = _paginate(sa.select(models.Conductor), models.Conductor,
-                              limit, sort_key, sort_dir, marker)
             return list(session.scalars(query))
 
     def get_alive_hardware(self, heartbeat_after: datetime.datetime
@@ -660,6 +694,17 @@ class Connection:
                 .where(node.target_power_state.is_not(None))
                 .values(target_power_state=None, last_error=last_error)
                 .execution_options(synchronize_session=False)).rowcount
+
+    def count_nodes_by_provision_state(self, filters: dict | None = None
+                                       ) -> dict[str | None, int]:
+        """How many nodes match the filters (as :meth:`get_node_list`
+        takes them), per provision state, in one query; states with no
+        node are left out."""
+        state = models.Node.provision_state
+        query = _node_filters(
+            sa.select(state, sa.func.count(models.Node.id)), filters or {})
+        with self._reader() as session:
+            return dict(session.execute(query.group_by(state)).all())
 
 
 @sa.event.listens_for(sa.engine.Engine, 'connect')

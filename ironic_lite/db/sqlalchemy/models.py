@@ -73,6 +73,8 @@ class Conductor(TimestampMixin, Base):
     online = sa.Column(sa.Boolean, nullable=False, default=True)
     conductor_group = sa.Column(sa.String(255), nullable=False, default='',
                                 server_default='')
+    # The ironic-lite release the conductor runs, as it registered.
+    version = sa.Column(sa.String(64))
 
 
 class ConductorHardwareInterface(TimestampMixin, Base):

@@ -60,3 +60,14 @@ class APITestCase(base.TestCase):
                          set(inner))
         self.assertIsNone(inner['debuginfo'])
         return inner['faultstring']
+
+    def deny_rule(self, rule: str) -> None:
+        """Make the policy refuse ``rule`` to everyone, for this test."""
+        from oslo_policy import policy as oslo_policy
+
+        from ironic_lite.api import policy
+        enforcer = policy.get_enforcer()
+        enforcer.load_rules()
+        self.addCleanup(setattr, policy, '_ENFORCER', None)
+        enforcer.set_rules(oslo_policy.Rules.from_dict({rule: '!'}),
+                           overwrite=False)

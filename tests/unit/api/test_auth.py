@@ -11,6 +11,7 @@ from oslo_middleware import request_id
 
 from ironic_lite.api import app
 from ironic_lite.api import auth
+from ironic_lite.api import metrics
 from ironic_lite.api import versions
 from ironic_lite.api.middleware import basic_auth
 from ironic_lite.api.middleware import parsable_error
@@ -165,6 +166,22 @@ class TestHTTPBasic(AuthTestCase):
                                     'code': 500}}, response.json)
 
 
+class TestMetricsBehindAuth(AuthTestCase):
+    """/metrics needs credentials, unless [api]metrics_public."""
+
+    def setUp(self):
+        super().setUp()
+        self.write_users(htpasswd_line('admin', 'secret'))
+
+    def test_protected_by_default(self):
+        self.make_app('http_basic').get('/metrics', status=401)
+
+    def test_public_when_configured(self):
+        self.config(metrics_public=True, group='api')
+        response = self.make_app('http_basic').get('/metrics')
+        self.assertIn('ironic_lite_conductor_up', response.text)
+
+
 class TestBasicAuthMiddleware(AuthTestCase):
     """What the middleware hands to the application."""
 
@@ -237,7 +254,8 @@ class TestKeystone(AuthTestCase):
     def test_auth_token_is_in_the_pipeline(self):
         pipeline = self.app.app
         self.assertIsInstance(pipeline, app.RequestId)
-        public_routes = pipeline.application
+        self.assertIsInstance(pipeline.application, metrics.RequestMetrics)
+        public_routes = pipeline.application.app
         self.assertIsInstance(public_routes, auth.PublicRoutes)
         self.assertIsInstance(public_routes.auth, auth_token.AuthProtocol)
         self.assertIs(public_routes.app, public_routes.auth._app)
@@ -262,7 +280,7 @@ class TestNoauth(AuthTestCase):
 
     def test_every_path_is_open_and_context_is_admin(self):
         test_app = self.make_app('noauth')
-        self.assertIsInstance(test_app.app.application,
+        self.assertIsInstance(test_app.app.application.app,
                               parsable_error.ParsableErrorMiddleware)
         response = test_app.get('/v1/conductors', headers=dict(
             LATEST, **{'X-Auth-Token': 'notused'}))

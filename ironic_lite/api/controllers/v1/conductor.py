@@ -1,6 +1,8 @@
 """/v1/conductors: every conductor, alive or not, and what it serves."""
 
 import datetime
+import functools
+import re
 import urllib.parse
 
 import pecan
@@ -24,23 +26,71 @@ from ironic_lite.db.sqlalchemy import models
 DEFAULT_FIELDS = ('hostname', 'conductor_group', 'alive')
 DETAIL_FIELDS = DEFAULT_FIELDS + ('drivers', 'created_at', 'updated_at',
                                   'last_seen')
-# Only one conductor at a time: counting nodes costs a query.
-SHOW_FIELDS = DETAIL_FIELDS + ('node_count',)
+# Only one conductor at a time: counting nodes costs a query. The health
+# fields after node_count are ironic-lite extensions (api-ref: "ironic-lite
+# extensions").
+SHOW_FIELDS = DETAIL_FIELDS + ('node_count', 'node_count_by_provision_state',
+                               'state', 'seconds_since_heartbeat',
+                               'heartbeat_timeout', 'version')
 # The API fields that are columns, and id; never internal ones (online).
-_SORTABLE = (db_sqlalchemy.sortable_columns(models.Conductor)
-             & (frozenset(SHOW_FIELDS) | {'id'})) - {'drivers'}
-_COMPUTED = frozenset({'alive', 'drivers', 'last_seen'})
+_SORTABLE = ((db_sqlalchemy.sortable_columns(models.Conductor)
+              & (frozenset(SHOW_FIELDS) | {'id'})) - {'drivers', 'version'}
+             | {'last_seen'})
+_COMPUTED = frozenset({'alive', 'drivers'})
+# Sort keys that are API names for a column of another name.
+_SORT_COLUMNS = {'last_seen': 'updated_at'}
+
+# The values of ``state``.
+ALIVE = 'alive'
+STOPPED = 'stopped'                    # went offline gracefully
+MISSED_HEARTBEAT = 'missed_heartbeat'  # online, but silent too long
+
+
+def _conductor_group_filter(value: str) -> str:
+    # The spelling a node's conductor_group must have; stored lowercase.
+    if len(value) > 255 or not re.fullmatch(r'[a-zA-Z0-9_\-.]*', value):
+        raise exception.InvalidConductorGroup(group=value)
+    return value.lower()
+
+
+def _heartbeat_cutoff(now: datetime.datetime) -> datetime.datetime:
+    return now - datetime.timedelta(
+        seconds=CONF.conductor.heartbeat_timeout)
 
 
 def is_alive(row: models.Conductor, now: datetime.datetime) -> bool:
     """Online, and a heartbeat within ``[conductor]heartbeat_timeout``."""
-    timeout = datetime.timedelta(seconds=CONF.conductor.heartbeat_timeout)
-    return bool(row.online and row.updated_at is not None
-                and now - row.updated_at <= timeout)
+    return state_of(row, now) == ALIVE
+
+
+def state_of(row: models.Conductor, now: datetime.datetime) -> str:
+    """:data:`ALIVE`, :data:`STOPPED` or :data:`MISSED_HEARTBEAT`."""
+    if not row.online:
+        return STOPPED
+    if row.updated_at is None or row.updated_at < _heartbeat_cutoff(now):
+        return MISSED_HEARTBEAT
+    return ALIVE
+
+
+def seconds_since_heartbeat(row: models.Conductor,
+                            now: datetime.datetime) -> float | None:
+    """Age of the last heartbeat, to the millisecond; None if none."""
+    if row.updated_at is None:
+        return None
+    return round((now - row.updated_at).total_seconds(), 3)
+
+
+def node_counts(request, hostname: str) -> dict[str | None, int]:
+    """The nodes ``hostname`` serves now, per provision state."""
+    return request.dbapi.count_nodes_by_provision_state(
+        {'ring_arcs': rings.rings_for(request).arcs_of(hostname)})
 
 
 def render(request, row: models.Conductor, fields: tuple[str, ...],
            now: datetime.datetime) -> dict:
+    # One query for node_count and node_count_by_provision_state both.
+    count_by_state = functools.cache(
+        lambda: node_counts(request, row.hostname))
     values = {
         'hostname': lambda: row.hostname,
         'conductor_group': lambda: row.conductor_group,
@@ -49,8 +99,13 @@ def render(request, row: models.Conductor, fields: tuple[str, ...],
         'created_at': lambda: timestamps.isotime(row.created_at),
         'updated_at': lambda: timestamps.isotime(row.updated_at),
         'last_seen': lambda: timestamps.isotime(row.updated_at),
-        'node_count': lambda: request.dbapi.count_nodes(
-            {'ring_arcs': rings.rings_for(request).arcs_of(row.hostname)}),
+        'node_count': lambda: sum(count_by_state().values()),
+        'node_count_by_provision_state': lambda: {
+            str(state): count for state, count in count_by_state().items()},
+        'state': lambda: state_of(row, now),
+        'seconds_since_heartbeat': lambda: seconds_since_heartbeat(row, now),
+        'heartbeat_timeout': lambda: CONF.conductor.heartbeat_timeout,
+        'version': lambda: row.version,
     }
     result = {field: values[field]() for field in fields}
     result['links'] = link.self_and_bookmark(request, 'conductors',
@@ -88,9 +143,11 @@ class ConductorsController(rest.RestController):
             raise exception.NotFound()
 
     @expose.expose(types.jsontype, types.text, types.text, types.text,
-                   types.text, types.listtype, types.boolean)
+                   types.text, types.listtype, types.boolean, types.boolean,
+                   types.text, types.text)
     def get_all(self, marker=None, limit=None, sort_key='id',
-                sort_dir='asc', fields=None, detail=None):
+                sort_dir='asc', fields=None, detail=None, alive=None,
+                conductor_group=None, driver=None):
         request = pecan.request
         self._check_access(request)
         shown = listing.return_fields(request, fields, detail,
@@ -98,17 +155,25 @@ class ConductorsController(rest.RestController):
                                       DEFAULT_FIELDS, DETAIL_FIELDS)
         limit = listing.limit_from(limit)
         listing.check_sort(sort_key, sort_dir, _SORTABLE, _COMPUTED)
+        if conductor_group is not None:
+            conductor_group = _conductor_group_filter(conductor_group)
+        now = timeutils.utcnow()
+        filters = {'conductor_group': conductor_group, 'driver': driver,
+                   'alive': (None if alive is None
+                             else (alive, _heartbeat_cutoff(now)))}
         marker_row = (request.dbapi.get_conductor(marker)
                       if marker is not None else None)
         rows = request.dbapi.get_conductor_list(
-            limit=limit, marker=marker_row, sort_key=sort_key,
-            sort_dir=sort_dir)
-        now = timeutils.utcnow()
+            limit=limit, marker=marker_row,
+            sort_key=_SORT_COLUMNS.get(sort_key, sort_key),
+            sort_dir=sort_dir, filters=filters)
         result = {'conductors': [render(request, row, shown, now)
                                  for row in rows]}
         next_url = listing.next_url(
             request, 'conductors',
-            [('sort_key', sort_key), ('sort_dir', sort_dir),
+            [('alive', None if alive is None else str(alive).lower()),
+             ('conductor_group', conductor_group), ('driver', driver),
+             ('sort_key', sort_key), ('sort_dir', sort_dir),
              ('detail', detail), ('fields', fields)],
             rows, limit, lambda row: row.hostname)
         if next_url:
