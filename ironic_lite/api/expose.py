@@ -135,15 +135,9 @@ class _FastJSONRenderer:
         try:
             return orjson.dumps(namespace['result'])
         except TypeError:
-            # What orjson refuses and json takes (integers beyond 64 bits
-            # in a stored document).
-            return json.dumps(namespace['result'], default=_fragment_text)
-
-
-def _fragment_text(value):
-    if isinstance(value, orjson.Fragment):
-        return json.loads(value.contents)
-    raise TypeError('%r is not JSON serializable' % (value,))
+            # What orjson refuses and json takes (integers beyond 64 bits;
+            # a reader hands stored documents over as orjson.Fragment).
+            return json.dumps(namespace['result'])
 
 
 pecan.templating._builtin_renderers['orjson'] = _FastJSONRenderer

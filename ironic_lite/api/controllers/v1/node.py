@@ -261,7 +261,10 @@ class NodeRowRenderer(render.RowRenderer):
                          _DOCUMENTS, special={
                              'conductor': self._conductor_getter(
                                  request, index),
-                             'chassis_uuid': lambda row: None})
+                             'chassis_uuid': lambda row: None,
+                             'provision_state': render.per_value(
+                                 request, _provision_state_for,
+                                 index.get('provision_state'))})
         self.states_link = whole and versions.allows(request,
                                                      Minor.STATES_LINK)
 

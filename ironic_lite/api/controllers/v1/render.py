@@ -101,6 +101,20 @@ class Masked:
             name in lowered for name in self._named)
 
 
+def per_value(request, show, index: int | None):
+    """row -> ``show(request, row[index])``, worked out once per value in
+    a request: for a ``show`` of few values (states) that depends on the
+    request's version only."""
+    shown = {}
+
+    def get(row):
+        value = row[index]
+        if value not in shown:
+            shown[value] = show(request, value)
+        return shown[value]
+    return get
+
+
 def _getter(request, field: api_fields.Field, index: int,
             empty: type | None):
     """row -> the value shown of ``field``, read at ``index``; ``empty``
@@ -123,5 +137,14 @@ def _getter(request, field: api_fields.Field, index: int,
             return show(request, empty())
         if unchanged is not None and unchanged(text):
             return orjson.Fragment(text)
-        return show(request, json.loads(text))
+        return _encoded(show(request, json.loads(text)))
     return shown_document
+
+
+def _encoded(document) -> orjson.Fragment:
+    """``document`` encoded now, by json where orjson cannot (integers
+    beyond 64 bits): the response is then always orjson's to encode."""
+    try:
+        return orjson.Fragment(orjson.dumps(document))
+    except TypeError:
+        return orjson.Fragment(json.dumps(document))
