@@ -251,8 +251,9 @@ _DOCUMENTS = {column.name: column.type._empty
 
 
 class NodeRowRenderer(render.RowRenderer):
-    """:class:`NodeRenderer` for plain rows (``dbapi.get_node_list(plain=True)``):
-    the field set, the links and each ring worked out once per request."""
+    """:class:`NodeRenderer` for plain rows (``get_node_list`` with
+    ``plain``): the field set, the links and each ring worked out once per
+    request."""
 
     def __init__(self, request, fields: tuple[str, ...], whole: bool):
         self.columns = _row_columns_for(fields)
