@@ -3,6 +3,7 @@
 import contextlib
 import dataclasses
 import datetime
+import functools
 import sqlite3
 import threading
 from collections.abc import Iterable
@@ -199,6 +200,17 @@ def _keep_sqlite_connections(engine: sa.engine.Engine) -> None:
         reset_on_return=old._reset_on_return, _dispatch=old.dispatch,
         dialect=old._dialect)
     old.dispose()
+
+
+@functools.lru_cache(maxsize=256)
+def _node_rows_select(columns: tuple[str, ...]) -> sa.Select:
+    """SELECT of node ``columns``, the JSON documents as text. Built once
+    for each set of columns (a show builds one per request otherwise)."""
+    table = models.Node.__table__
+    return sa.select(*(
+        sa.type_coerce(table.c[name], sa.Text).label(name)
+        if isinstance(table.c[name].type, models.JSONEncoded)
+        else table.c[name] for name in columns))
 
 
 class Connection:
@@ -473,11 +485,7 @@ class Connection:
 
     def _get_node_rows(self, filters, limit, marker, sort_key, sort_dir,
                        columns) -> list[sa.Row]:
-        table = models.Node.__table__
-        query = sa.select(*(
-            sa.type_coerce(table.c[name], sa.Text).label(name)
-            if isinstance(table.c[name].type, models.JSONEncoded)
-            else table.c[name] for name in columns))
+        query = _node_rows_select(tuple(columns))
         query = _node_filters(query, filters or {})
         query = _paginate(query, models.Node, limit, sort_key, sort_dir,
                           marker)
