@@ -3,6 +3,7 @@
 import contextlib
 import dataclasses
 import datetime
+import functools
 import json
 import sqlite3
 import threading
@@ -132,7 +133,7 @@ def _arcs_predicate(ring_arcs: RingArcs):
 def _node_filters(query, filters: dict):
     node = models.Node
     for name in ('provision_state', 'driver', 'resource_class', 'fault',
-                 'conductor_group', 'instance_uuid'):
+                 'conductor_group', 'instance_uuid', 'uuid', 'name'):
         if filters.get(name) is not None:
             query = query.where(getattr(node, name) == filters[name])
     if filters.get('maintenance') is not None:
@@ -201,6 +202,39 @@ def _translate_port_duplicate(error: db_exc.DBDuplicateEntry, values: dict):
     return exception.PortAlreadyExists(uuid=values.get('uuid'))
 
 
+def _keep_sqlite_connections(engine: sa.engine.Engine) -> None:
+    """Give a SQLite database file SQLAlchemy's own pool back.
+
+    oslo.db opens a new SQLite connection for every transaction (NullPool):
+    a connection, its PRAGMAs and its close cost more than a small request
+    itself. SQLAlchemy keeps file connections in a QueuePool, usable from
+    any thread.
+    """
+    old = engine.pool
+    if engine.dialect.name != 'sqlite' or not isinstance(
+            old, sa.pool.NullPool) or engine.url.database in (None, '',
+                                                               ':memory:'):
+        return
+    engine.pool = sa.pool.QueuePool(
+        old._creator, pool_size=5, max_overflow=20, timeout=30,
+        recycle=old._recycle, echo=old.echo,
+        logging_name=old._orig_logging_name,
+        reset_on_return=old._reset_on_return, _dispatch=old.dispatch,
+        dialect=old._dialect)
+    old.dispose()
+
+
+@functools.lru_cache(maxsize=256)
+def _node_rows_select(columns: tuple[str, ...]) -> sa.Select:
+    """SELECT of node ``columns``, the JSON documents as text. Built once
+    for each set of columns (a show builds one per request otherwise)."""
+    table = models.Node.__table__
+    return sa.select(*(
+        sa.type_coerce(table.c[name], sa.Text).label(name)
+        if isinstance(table.c[name].type, models.JSONEncoded)
+        else table.c[name] for name in columns))
+
+
 class Connection:
     """Database access for conductors, nodes and ports."""
 
@@ -210,8 +244,12 @@ class Connection:
         self._facade.configure(
             connection=url,
             sqlite_fk=True,
+            # A sleep(0) after each transaction, for eventlet; here it
+            # only gives the CPU away.
+            thread_checkin=False,
             max_retries=CONF.database.max_retries,
             retry_interval=CONF.database.retry_interval)
+        self._pool_checked = False
         self._local = threading.local()
         # SQLite lets one writer at a time, and a transaction that read
         # before writing fails at once ("database is locked") when another
@@ -221,13 +259,21 @@ class Connection:
 
     @property
     def engine(self) -> sa.engine.Engine:
+        self._pooled()
         return self._facade.writer.get_engine()
 
+    def _pooled(self) -> None:
+        if not self._pool_checked:
+            _keep_sqlite_connections(self._facade.writer.get_engine())
+            self._pool_checked = True
+
     def _reader(self):
+        self._pooled()
         return self._facade.reader.using(self._local)
 
     @contextlib.contextmanager
     def _writer(self):
+        self._pooled()
         with self._write_turn:
             with self._facade.writer.using(self._local) as session:
                 yield session
@@ -442,18 +488,25 @@ class Connection:
                       marker: models.Node | None = None,
                       sort_key: str = 'id',
                       sort_dir: str = 'asc',
-                      columns: Iterable[str] | None = None
-                      ) -> list[models.Node]:
+                      columns: Iterable[str] | None = None,
+                      plain: bool = False) -> list:
         """Nodes matching every filter, one page in the order asked.
 
-        ``filters`` may hold: provision_state, driver, resource_class,
-        fault, conductor_group, instance_uuid, reservation_in (holders of
-        the lock: hostnames), maintenance (bool),
+        ``filters`` may hold: uuid, name, provision_state, driver,
+        resource_class, fault, conductor_group, instance_uuid,
+        reservation_in (holders of the lock: hostnames), maintenance (bool),
         associated (bool), reserved (bool), conductor_affinity_not (a
         conductor id: nodes with another affinity or none) and ring_arcs
         (:data:`RingArcs`, as ``hash_ring.Rings.arcs_of`` gives them).
         ``columns``, when given, are the only ones loaded (with id).
+
+        ``plain``: the nodes as plain rows of ``columns`` only, not ORM
+        objects, the JSON documents as the text stored (None for none),
+        for a reader that passes them on without decoding them.
         """
+        if plain:
+            return self._get_node_rows(filters, limit, marker, sort_key,
+                                       sort_dir, columns)
         query = sa.select(models.Node)
         if columns is not None:
             query = query.options(orm.load_only(
@@ -463,6 +516,15 @@ class Connection:
                           marker)
         with self._reader() as session:
             return list(session.scalars(query))
+
+    def _get_node_rows(self, filters, limit, marker, sort_key, sort_dir,
+                       columns) -> list[sa.Row]:
+        query = _node_rows_select(tuple(columns))
+        query = _node_filters(query, filters or {})
+        query = _paginate(query, models.Node, limit, sort_key, sort_dir,
+                          marker)
+        with self._reader() as session:
+            return list(session.execute(query))
 
     def count_nodes(self, filters: dict | None = None) -> int:
         query = _node_filters(sa.select(sa.func.count(models.Node.id)),

@@ -199,6 +199,15 @@ class OwnershipTest(FleetTestCase):
         # Every conductor of every ring got nodes: the fleet is not trivial.
         self.assertEqual({h for h, (g, t) in FLEET.items()}, set(expected))
 
+    def test_owner_at_a_stored_ring_position_is_the_owner(self):
+        # What the API's lists use instead of hashing every UUID again.
+        rings = self.manager.current()
+        for n in self.nodes:
+            ring = rings.get_ring(n.driver, n.conductor_group)
+            self.assertEqual(
+                ring.owner(n.uuid),
+                ring.owner_at(ring_position.ring_position(n.uuid)))
+
     def test_rings_are_per_group_and_hardware_type(self):
         self.assertEqual(
             {key: hosts_of(FLEET, *key) for key in RING_KEYS},

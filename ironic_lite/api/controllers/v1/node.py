@@ -6,7 +6,6 @@ import types as pytypes
 
 import pecan
 from oslo_log import log
-from oslo_utils import strutils
 from oslo_utils import uuidutils
 from pecan import rest
 
@@ -114,15 +113,7 @@ def _provision_state_for(request, state: str | None) -> str | None:
     return state
 
 
-def _masked(secret_key: str):
-    """Shows a document with its passwords masked, and ``secret_key`` too
-    (an SSH key; a swift temporary URL), as Ironic hides them."""
-    def show(request, document: dict) -> dict:
-        masked = strutils.mask_dict_password(document, '******')
-        if masked.get(secret_key):
-            masked[secret_key] = '******'
-        return masked
-    return show
+_masked = render.Masked
 
 
 def NodeField(name: str, check=None, **kwargs) -> api_fields.Field:
@@ -258,11 +249,75 @@ _ALWAYS_LOADED = ('uuid', 'driver', 'conductor_group')
 _NOT_COLUMNS = frozenset({'conductor', 'chassis_uuid'})
 
 
-def _columns_for(fields: tuple[str, ...]) -> tuple[str, ...]:
-    """The node columns to read to show ``fields``: a default list of a
-    thousand nodes need not decode a thousand of each JSON document."""
+# The JSON document columns of a node and the empty document an unset one
+# reads as.
+_DOCUMENTS = {column.name: column.type._empty
+              for column in models.Node.__table__.columns
+              if isinstance(column.type, models.JSONEncoded)}
+
+
+class NodeRowRenderer(render.RowRenderer):
+    """:class:`NodeRenderer` for plain rows (``get_node_list`` with
+    ``plain``): the field set, the links and each ring worked out once per
+    request."""
+
+    def __init__(self, request, fields: tuple[str, ...], whole: bool):
+        self.columns = _row_columns_for(fields)
+        index = {name: i for i, name in enumerate(self.columns)}
+        super().__init__(request, FIELDS, fields, 'nodes', self.columns,
+                         _DOCUMENTS, special={
+                             'conductor': self._conductor_getter(
+                                 request, index),
+                             'chassis_uuid': lambda row: None,
+                             'provision_state': render.per_value(
+                                 request, _provision_state_for,
+                                 index.get('provision_state'))})
+        # As in Ironic, a node shown whole links to its ports at every
+        # version, and to its states from 1.14.
+        self.ports_link = whole
+        self.states_link = whole and versions.allows(request,
+                                                     Minor.STATES_LINK)
+
+    @staticmethod
+    def _conductor_getter(request, index: dict):
+        uuid, driver, group, position = (
+            index['uuid'], index['driver'], index['conductor_group'],
+            index['ring_position'])
+        cache = {}
+
+        def ring_of(row):
+            key = (row[driver], row[group])
+            if key not in cache:
+                try:
+                    cache[key] = rings.rings_for(request).get_ring(*key)
+                except (exception.NoValidHost,
+                        exception.TemporaryFailure) as e:
+                    LOG.debug('No conductor for nodes of %s: %s', key, e)
+                    cache[key] = None
+            return cache[key]
+
+        def conductor(row):
+            ring = ring_of(row)
+            if ring is None:
+                return None
+            if row[position] is None:
+                return ring.owner(row[uuid])
+            return ring.owner_at(row[position])
+        return conductor
+
+    def render(self, row) -> dict:
+        result = super().render(row)
+        if self.ports_link:
+            result['ports'] = self.links(row[self._uuid], 'ports')
+        if self.states_link:
+            result['states'] = self.links(row[self._uuid], 'states')
+        return result
+
+
+def _row_columns_for(fields: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(
-        _ALWAYS_LOADED + tuple(f for f in fields if f not in _NOT_COLUMNS)))
+        _ALWAYS_LOADED + ('ring_position',)
+        + tuple(f for f in fields if f not in _NOT_COLUMNS)))
 
 
 def full(request, row) -> dict:
@@ -276,8 +331,17 @@ def get_node(request, ident: str):
     :raises InvalidUuidOrName: ``ident`` can be neither.
     :raises NodeNotFound: no such node, or a name before names existed.
     """
+    by, value = _lookup(request, ident)
+    if by == 'uuid':
+        return request.dbapi.get_node_by_uuid(value)
+    return request.dbapi.get_node_by_name(value)
+
+
+def _lookup(request, ident: str) -> tuple[str, str]:
+    """('uuid', the canonical UUID) or ('name', the name) to find the node
+    ``ident`` names; the errors of :func:`get_node`."""
     if uuidutils.is_uuid_like(ident):
-        return request.dbapi.get_node_by_uuid(types.canonical_uuid(ident))
+        return 'uuid', types.canonical_uuid(ident)
     if len(ident) > 255 or not _LOGICAL_NAME.match(ident):
         raise exception.InvalidUuidOrName(name=ident)
     if not versions.allows(request, Minor.NODE_NAME):
@@ -285,7 +349,7 @@ def get_node(request, ident: str):
         raise exception.NodeNotFound(node=ident)
     if not is_valid_logical_name(request, ident):
         raise exception.InvalidUuidOrName(name=ident)
-    return request.dbapi.get_node_by_name(ident)
+    return 'name', ident
 
 
 def _check_version_of(request, field: str) -> None:
@@ -508,13 +572,14 @@ class NodesController(rest.RestController):
         if marker is not None:
             marker_row = request.dbapi.get_node_by_uuid(
                 types.canonical_uuid(marker))
+        renderer = NodeRowRenderer(request, shown,
+                                   detail_endpoint or bool(detail))
         rows = request.dbapi.get_node_list(query, limit=limit,
                                            marker=marker_row,
                                            sort_key=sort_key,
                                            sort_dir=sort_dir,
-                                           columns=_columns_for(shown))
-        renderer = NodeRenderer(request, shown,
-                                detail_endpoint or bool(detail))
+                                           columns=renderer.columns,
+                                           plain=True)
         params = listing.page_params(
             [(name, filters.get(name)) for name in sorted(filters)],
             detail_endpoint, fields, detail, sort_key, sort_dir)
@@ -522,11 +587,11 @@ class NodesController(rest.RestController):
             request, 'nodes', 'nodes/detail' if detail_endpoint else 'nodes',
             rows, renderer.render, limit, params)
 
-    @expose.expose(types.jsontype, types.uuid, types.uuid, types.boolean,
-                   types.boolean, types.text, types.text, types.text,
-                   types.text, types.text, types.text, types.text,
-                   types.text, types.text, types.text, types.listtype,
-                   types.boolean)
+    @expose.expose_read(types.jsontype, types.uuid, types.uuid,
+                        types.boolean, types.boolean, types.text, types.text,
+                        types.text, types.text, types.text, types.text,
+                        types.text, types.text, types.text, types.text,
+                        types.listtype, types.boolean)
     def get_all(self, chassis_uuid=None, instance_uuid=None, associated=None,
                 maintenance=None, provision_state=None, marker=None,
                 limit=None, sort_key='id', sort_dir='asc', driver=None,
@@ -542,10 +607,10 @@ class NodesController(rest.RestController):
                 resource_class=resource_class, fault=fault,
                 conductor_group=conductor_group, conductor=conductor))
 
-    @expose.expose(types.jsontype, types.uuid, types.uuid, types.boolean,
-                   types.boolean, types.text, types.text, types.text,
-                   types.text, types.text, types.text, types.text,
-                   types.text, types.text, types.text)
+    @expose.expose_read(types.jsontype, types.uuid, types.uuid,
+                        types.boolean, types.boolean, types.text, types.text,
+                        types.text, types.text, types.text, types.text,
+                        types.text, types.text, types.text, types.text)
     def detail(self, chassis_uuid=None, instance_uuid=None, associated=None,
                maintenance=None, provision_state=None, marker=None,
                limit=None, sort_key='id', sort_dir='asc', driver=None,
@@ -566,17 +631,31 @@ class NodesController(rest.RestController):
         """The legacy GET /v1/nodes/validate?node=<ident>."""
         return node_management.validate(pecan.request, node_uuid or node)
 
-    @expose.expose(types.jsontype, types.text, types.listtype)
+    @expose.expose_read(types.jsontype, types.text, types.listtype)
     def get_one(self, node_ident, fields=None):
         request = pecan.request
         policy.authorize('baremetal:node:get', request.context)
-        row = get_node(request, node_ident)
-        for field in fields or ():
-            _check_version_of(request, field)
+        by, value = _lookup(request, node_ident)
         visible = visible_fields(request)
-        shown = listing.return_fields(request, fields, None,
-                                      frozenset(visible), visible, visible)
-        return NodeRenderer(request, shown, fields is None).render(row)
+        refused = None
+        try:
+            for field in fields or ():
+                _check_version_of(request, field)
+            shown = listing.return_fields(request, fields, None,
+                                          frozenset(visible), visible,
+                                          visible)
+        except exception.IronicLiteException as e:
+            # A node not found is answered first, as Ironic does.
+            refused, shown = e, visible
+        renderer = NodeRowRenderer(request, shown, fields is None)
+        rows = request.dbapi.get_node_list({by: value}, limit=1,
+                                           columns=renderer.columns,
+                                           plain=True)
+        if not rows:
+            raise exception.NodeNotFound(node=value)
+        if refused is not None:
+            raise refused
+        return renderer.render(rows[0])
 
     @expose.expose(types.jsontype, body=types.jsontype, status_code=201)
     def post(self, node):
