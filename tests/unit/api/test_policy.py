@@ -81,11 +81,11 @@ ADMIN, MEMBER, READER = 'admin', 'member', 'reader'
 _ALLOWED = {ADMIN: _OK, MEMBER: _OK, READER: _READ}
 
 # (method, path, body, rule, kind, success status). {node} and {port} are
-# a node and a port of the row's own; a caller not allowed gets 403 naming
-# the rule, an anonymous one 401.
+# a node and a port of the row's own, {conductor} the conductor's host; a
+# caller not allowed gets 403 naming the rule, an anonymous one 401.
 MATRIX = [
     ('GET', '/v1/conductors', None, 'baremetal:conductor:get', READER, 200),
-    ('GET', '/v1/conductors/test-conductor', None,
+    ('GET', '/v1/conductors/{conductor}', None,
      'baremetal:conductor:get', READER, 200),
     ('GET', '/v1/nodes/{node}/conductor', None, 'baremetal:conductor:get',
      READER, 200),
@@ -191,7 +191,8 @@ class PolicyTestCase(base.TestCase):
         port = self.app.post_json('/v1/ports', {
             'address': '52:54:00:00:00:%02x' % self.serial,
             'node_uuid': node['uuid']}, headers=admin).json
-        return {'node': node['uuid'], 'port': port['uuid']}
+        return {'node': node['uuid'], 'port': port['uuid'],
+                'conductor': 'test-conductor'}
 
     def call(self, caller: str, row, names: dict):
         method, path, body, _rule, _kind, _success = row
