@@ -126,6 +126,15 @@ class Keystone(fixtures.Fixture):
         self.admin('PUT', '/system/users/%s/roles/%s'
                    % (user_id, self.role_id(role)))
 
+    def create_project(self, name: str) -> str:
+        return self.admin('POST', '/projects', project={
+            'name': name, 'domain_id': 'default'})['project']['id']
+
+    def grant_project_role(self, project_id: str, user_id: str,
+                           role: str) -> None:
+        self.admin('PUT', '/projects/%s/users/%s/roles/%s'
+                   % (project_id, user_id, self.role_id(role)))
+
     def register_endpoint(self, service_type: str, url: str) -> None:
         service = self.admin('POST', '/services', service={
             'type': service_type, 'name': service_type})['service']

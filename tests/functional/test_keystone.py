@@ -7,6 +7,7 @@ import requests
 from tests import services
 from tests.functional import base
 from tests.functional import identity
+from tests.unit.api import test_policy
 
 LATEST = {'X-OpenStack-Ironic-API-Version': '1.49'}
 
@@ -43,6 +44,7 @@ class TestKeystone(base.FunctionalTestCase):
     def test_tokens_and_the_cli(self):
         # One test: setting Keystone up takes most of a minute.
         self.check_tokens()
+        self.check_policy_matrix()
         self.check_openstack_cli()
 
     def check_tokens(self):
@@ -72,6 +74,51 @@ class TestKeystone(base.FunctionalTestCase):
             headers=dict(LATEST, **{'X-Auth-Token': reader}), timeout=30)
         self.assertEqual(403, refused.status_code, refused.text)
         self.assertIn('baremetal:node:create', refused.text)
+
+    def check_policy_matrix(self):
+        """The unit tests' policy matrix, its reads and the creation and
+        deletion of nodes, with tokens of this Keystone."""
+        project_id = self.keystone.create_project('tenant')
+        member_id = self.keystone.create_user('tenant-user', 'tenant-pw')
+        self.keystone.grant_project_role(project_id, member_id, 'member')
+        tokens = {
+            'system_admin': self.keystone.admin_token,
+            'system_reader': self.keystone.token(
+                'watcher', 'watcher-secret', {'system': {'all': True}}),
+            'project_member': self.keystone.token(
+                'tenant-user', 'tenant-pw', {'project': {
+                    'name': 'tenant', 'domain': {'id': 'default'}}}),
+            'anonymous': None,
+        }
+        rows = [row for row in test_policy.MATRIX
+                if row[0] == 'GET' or row[3] in (
+                    'baremetal:node:create', 'baremetal:node:delete')]
+        admin = dict(LATEST, **{'X-Auth-Token': tokens['system_admin']})
+        problems = []
+        for index, (caller, token) in enumerate(tokens.items()):
+            headers = dict(LATEST)
+            if token:
+                headers['X-Auth-Token'] = token
+            for serial, row in enumerate(rows):
+                method, path, body, rule, kind, success = row
+                node = requests.post(
+                    self.url + '/v1/nodes', json={'driver': 'fake-hardware'},
+                    headers=admin, timeout=30).json()['uuid']
+                port = requests.post(self.url + '/v1/ports', json={
+                    'address': '52:54:00:01:%02x:%02x' % (index, serial),
+                    'node_uuid': node},
+                    headers=admin, timeout=30).json()['uuid']
+                path = path.format(node=node, port=port,
+                                   conductor='functional-aio')
+                response = requests.request(
+                    method, self.url + path, json=body, headers=headers,
+                    timeout=60)
+                expected = test_policy.expected_status(caller, kind, success)
+                if response.status_code != expected:
+                    problems.append('%s %s as %s: %s, expected %s' % (
+                        method, row[1], caller, response.status_code,
+                        expected))
+        self.assertEqual([], problems)
 
     def check_openstack_cli(self):
         self.keystone.register_endpoint('baremetal', self.url)

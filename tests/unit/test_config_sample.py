@@ -28,3 +28,20 @@ class TestConfigSample(testtools.TestCase):
                 'ironic-lite.conf.sample')) as committed:
             self.assertEqual(generated.read(), committed.read(),
                              'Regenerate it with "tox -e genconfig"')
+
+
+class TestPolicySample(testtools.TestCase):
+
+    def test_sample_is_up_to_date(self):
+        output = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                              'sample')
+        subprocess.run(
+            [os.path.join(os.path.dirname(sys.executable),
+                          'oslopolicy-sample-generator'),
+             '--namespace', 'ironic-lite', '--output-file', output],
+            check=True, cwd=ROOT, timeout=120)
+        with open(output) as generated, open(os.path.join(
+                ROOT, 'etc', 'ironic-lite',
+                'policy.yaml.sample')) as committed:
+            self.assertEqual(generated.read(), committed.read(),
+                             'Regenerate it with "tox -e genpolicy"')

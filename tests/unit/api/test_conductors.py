@@ -92,24 +92,3 @@ class TestNodeConductor(base.APITestCase):
                          self.fault(response))
         self.create_node(name='n1')
         self.get('/v1/nodes/n1/conductor', version='1.48', status=404)
-
-
-class TestPolicy(base.APITestCase):
-    """Every conductor read is subject to baremetal:conductor:get."""
-
-    def test_denied(self):
-        from oslo_policy import policy as oslo_policy
-
-        from ironic_lite.api import policy
-        enforcer = policy.get_enforcer()
-        enforcer.load_rules()
-        self.addCleanup(setattr, policy, '_ENFORCER', None)
-        enforcer.set_rules(oslo_policy.Rules.from_dict(
-            {'baremetal:conductor:get': '!'}), overwrite=False)
-        self.create_node(name='n1')
-        for path in ('/v1/conductors', '/v1/conductors/test-conductor',
-                     '/v1/nodes/n1/conductor'):
-            response = self.get(path, status=403)
-            self.assertEqual('Access was denied to the following resource: '
-                             'baremetal:conductor:get', self.fault(response))
-        self.get('/v1/nodes/n1')  # other rules still allow

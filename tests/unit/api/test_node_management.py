@@ -1,10 +1,8 @@
 """Power, boot device, validation and maintenance of a node on the wire,
 against a real in-process conductor."""
 
-from oslo_policy import policy as oslo_policy
 from oslo_utils import uuidutils
 
-from ironic_lite.api import policy
 from ironic_lite.common import states
 from ironic_lite.conductor import service
 from tests.base import wait_for
@@ -289,46 +287,3 @@ class TestMaintenance(ManagementTestCase):
         response = self.put_json('/v1/nodes/lost/maintenance', {},
                                  status=400)
         self.assertIn('No valid host was found', self.fault(response))
-
-
-class TestPolicy(ManagementTestCase):
-
-    def test_each_rule_guards_its_operation(self):
-        self.create_node(name='n1')
-        enforcer = policy.get_enforcer()
-        enforcer.load_rules()
-        self.addCleanup(setattr, policy, '_ENFORCER', None)
-        operations = [
-            ('baremetal:node:set_power_state', 'PUT',
-             '/v1/nodes/n1/states/power', {'target': 'power on'}),
-            ('baremetal:node:get_states', 'GET', '/v1/nodes/n1/states',
-             None),
-            ('baremetal:node:get_boot_device', 'GET',
-             '/v1/nodes/n1/management/boot_device', None),
-            ('baremetal:node:get_boot_device', 'GET',
-             '/v1/nodes/n1/management/boot_device/supported', None),
-            ('baremetal:node:set_boot_device', 'PUT',
-             '/v1/nodes/n1/management/boot_device', {'boot_device': 'pxe'}),
-            ('baremetal:node:validate', 'GET', '/v1/nodes/n1/validate',
-             None),
-            ('baremetal:node:validate', 'GET', '/v1/nodes/validate?node=n1',
-             None),
-            ('baremetal:node:set_maintenance', 'PUT',
-             '/v1/nodes/n1/maintenance', {}),
-            ('baremetal:node:clear_maintenance', 'DELETE',
-             '/v1/nodes/n1/maintenance', None),
-        ]
-        enforcer.set_rules(oslo_policy.Rules.from_dict(
-            {rule: '!' for rule, *_ in operations}), overwrite=False)
-        for rule, method, path, body in operations:
-            if body is None:
-                response = self.app.request(path, method=method,
-                                            headers=self.headers(),
-                                            status=403)
-            else:
-                response = self.app.put_json(path, body,
-                                             headers=self.headers(),
-                                             status=403)
-            self.assertEqual('Access was denied to the following resource: '
-                             '%s' % rule, self.fault(response))
-        self.get('/v1/nodes/n1')

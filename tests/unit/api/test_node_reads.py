@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from ironic_lite.api import versions
 from ironic_lite.api.controllers.v1 import node as node_api
+from ironic_lite.common import context
 from ironic_lite.db.sqlalchemy import models
 from tests.unit.api import base
 
@@ -26,7 +27,8 @@ class TestNodeReads(base.APITestCase):
         """The node as the ORM object renderer shows it, through the JSON
         encoding WSME uses."""
         request = types.SimpleNamespace(
-            environ={}, host_url='http://localhost',
+            environ={}, context=context.get_admin_context(),
+            host_url='http://localhost',
             version=versions.MAX_MINOR,
             ring_manager=self.conductor.ring_manager)
         row = self.dbapi.get_node_by_uuid(uuid)

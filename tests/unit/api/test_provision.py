@@ -229,17 +229,3 @@ class TestChecks(ProvisionAPITestCase):
         response = self.provision('no-such-node', 'active', status=404)
         self.assertEqual('Node no-such-node could not be found.',
                          self.fault(response))
-
-    def test_policy(self):
-        from oslo_policy import policy as oslo_policy
-
-        from ironic_lite.api import policy
-        enforcer = policy.get_enforcer()
-        enforcer.load_rules()
-        self.addCleanup(setattr, policy, '_ENFORCER', None)
-        enforcer.set_rules(oslo_policy.Rules.from_dict(
-            {'baremetal:node:set_provision_state': '!'}), overwrite=False)
-        uuid = self.create_node()['uuid']
-        response = self.provision(uuid, 'manage', status=403)
-        self.assertIn('baremetal:node:set_provision_state',
-                      self.fault(response))

@@ -138,11 +138,11 @@ FIELDS: dict[str, api_fields.Field] = api_fields.registry(
     NodeField('name', _check_text(), accepted_before_since=(None,)),
     NodeField('driver', _check_text(255, nullable=False), mandatory=True),
     NodeField('driver_info', _check_document, removed={},
-              show=_masked('ssh_key_contents')),
+              show=_masked('ssh_key_contents', 'show_password')),
     NodeField('driver_internal_info'),
     NodeField('instance_uuid', _check_uuid),
     NodeField('instance_info', _check_document, removed={},
-              show=_masked('image_url')),
+              show=_masked('image_url', 'show_instance_secrets')),
     NodeField('properties', _check_document, removed={}),
     NodeField('extra', _check_document, removed={}),
     NodeField('chassis_uuid', _check_chassis),
@@ -469,8 +469,8 @@ class NodeStatesController(rest.RestController):
     @expose.expose(types.jsontype)
     def get(self):
         request = pecan.request
-        policy.authorize('baremetal:node:get_states', request.context)
         row = get_node(request, self.node_ident)
+        policy.authorize_node(request, 'baremetal:node:get_states', row)
         fields = ['console_enabled', 'last_error', 'power_state',
                   'provision_state', 'provision_updated_at',
                   'target_power_state', 'target_provision_state']
@@ -497,8 +497,8 @@ class NodeConductorController(rest.RestController):
         policy.authorize('baremetal:conductor:get', request.context)
         if not versions.allows(request, Minor.CONDUCTORS):
             raise exception.NotFound()
-        policy.authorize('baremetal:node:get', request.context)
         row = get_node(request, self.node_ident)
+        policy.authorize_node(request, 'baremetal:node:get', row)
         try:
             hostname = rings.rings_for(request).conductor_for(row)
         except (exception.NoValidHost, exception.TemporaryFailure) as e:
@@ -634,7 +634,6 @@ class NodesController(rest.RestController):
     @expose.expose_read(types.jsontype, types.text, types.listtype)
     def get_one(self, node_ident, fields=None):
         request = pecan.request
-        policy.authorize('baremetal:node:get', request.context)
         by, value = _lookup(request, node_ident)
         visible = visible_fields(request)
         refused = None
@@ -653,6 +652,7 @@ class NodesController(rest.RestController):
                                            plain=True)
         if not rows:
             raise exception.NodeNotFound(node=value)
+        policy.authorize_node(request, 'baremetal:node:get', rows[0])
         if refused is not None:
             raise refused
         return renderer.render(rows[0])
@@ -674,11 +674,11 @@ class NodesController(rest.RestController):
                    body=types.jsontype)
     def patch(self, node_ident, reset_interfaces=None, patch=None):
         request = pecan.request
-        policy.authorize('baremetal:node:update', request.context)
         if reset_interfaces is not None:
             versions.require(request, Minor.RESET_INTERFACES, explain=False)
         _check_patch(request, patch, reset_interfaces)
         row = get_node(request, node_ident)
+        policy.authorize_node(request, 'baremetal:node:update', row)
         names = _patch_values(patch, '/name')
         if names:
             _check_names_acceptable(
@@ -690,7 +690,7 @@ class NodesController(rest.RestController):
     @expose.expose(None, types.text, status_code=204)
     def delete(self, node_ident):
         request = pecan.request
-        policy.authorize('baremetal:node:delete', request.context)
         row = get_node(request, node_ident)
+        policy.authorize_node(request, 'baremetal:node:delete', row)
         with _no_host_is_bad_request():
             request.rpcapi.destroy_node(request.context, _routing_view(row))

@@ -63,8 +63,8 @@ def _integer(name: str, value):
 def set_power_state(request, node_ident: str, body) -> None:
     """PUT /v1/nodes/{node_ident}/states/power, checked in Ironic's
     order."""
-    policy.authorize('baremetal:node:set_power_state', request.context)
     row = _nodes().get_node(request, node_ident)
+    policy.authorize_node(request, 'baremetal:node:set_power_state', row)
     # Which conductor, before any look at the request (Ironic's order).
     request.rpcapi.get_conductor_for(row)
     arguments = _arguments(body, ('target',), ('timeout',))
@@ -88,13 +88,13 @@ def set_power_state(request, node_ident: str, body) -> None:
 
 def validate(request, node_ident: str | None) -> dict:
     """GET /v1/nodes/{node_ident}/validate (and ?node=)."""
-    policy.authorize('baremetal:node:validate', request.context)
     if node_ident is None:
         raise exception.Invalid('Missing argument: "node"')
     if not uuidutils.is_uuid_like(node_ident) and not versions.allows(
             request, Minor.NODE_NAME):
         raise exception.NotAcceptable()
     row = _nodes().get_node(request, node_ident)
+    policy.authorize_node(request, 'baremetal:node:validate', row)
     return request.rpcapi.validate_driver_interfaces(request.context, row)
 
 
@@ -148,8 +148,8 @@ class SupportedBootDevicesController(NodePart):
     @expose.expose(types.jsontype)
     def get(self):
         request = pecan.request
-        policy.authorize('baremetal:node:get_boot_device', request.context)
         row = self.node(request)
+        policy.authorize_node(request, 'baremetal:node:get_boot_device', row)
         return {'supported_boot_devices':
                 request.rpcapi.get_supported_boot_devices(request.context,
                                                           row)}
@@ -163,21 +163,21 @@ class BootDeviceController(NodePart):
     @expose.expose(types.jsontype)
     def get(self):
         request = pecan.request
-        policy.authorize('baremetal:node:get_boot_device', request.context)
         row = self.node(request)
+        policy.authorize_node(request, 'baremetal:node:get_boot_device', row)
         return request.rpcapi.get_boot_device(request.context, row)
 
     @expose.expose(None, body=types.jsontype, status_code=204)
     def put(self, boot_device):
         # (The body is named for WSME's "Missing argument" about it.)
         request = pecan.request
-        policy.authorize('baremetal:node:set_boot_device', request.context)
         arguments = _arguments(boot_device, ('boot_device',),
                                ('persistent',))
         device = _text('boot_device', arguments['boot_device'])
         persistent = api_fields.check_bool()(
             request, 'persistent', arguments.get('persistent', False))
         row = self.node(request)
+        policy.authorize_node(request, 'baremetal:node:set_boot_device', row)
         request.rpcapi.set_boot_device(request.context, row, device,
                                        persistent=persistent)
 
@@ -199,30 +199,29 @@ class ValidateController(NodePart):
 class MaintenanceController(NodePart):
     """PUT and DELETE /v1/nodes/{node_ident}/maintenance."""
 
-    def _set(self, request, changes: dict) -> None:
+    def _set(self, request, rule: str, changes: dict) -> None:
         row = self.node(request)
+        policy.authorize_node(request, rule, row)
         with _nodes()._no_host_is_bad_request():
             request.rpcapi.update_node(request.context, row, changes)
 
     @expose.expose(None, types.text, status_code=202)
     def put(self, reason=None):
         request = pecan.request
-        policy.authorize('baremetal:node:set_maintenance', request.context)
         # The reason comes in the query or in the (optional) body.
         body = _arguments(request_body.document(request.environ),
                           optional=('reason',))
         if 'reason' in body:
             reason = _text('reason', body['reason'])
-        self._set(request, {'maintenance': True,
-                            'maintenance_reason': reason})
+        self._set(request, 'baremetal:node:set_maintenance',
+                  {'maintenance': True, 'maintenance_reason': reason})
 
     @expose.expose(None, status_code=202)
     def delete(self):
         request = pecan.request
-        policy.authorize('baremetal:node:clear_maintenance',
-                         request.context)
-        self._set(request, {'maintenance': False,
-                            'maintenance_reason': None, 'fault': None})
+        self._set(request, 'baremetal:node:clear_maintenance',
+                  {'maintenance': False, 'maintenance_reason': None,
+                   'fault': None})
 
 
 # /v1/nodes/{node_ident}/<name> served here.

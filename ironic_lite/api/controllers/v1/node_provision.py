@@ -97,13 +97,13 @@ def set_provision_state(request, node_ident: str, body, get_node) -> None:
 
     ``get_node(request, ident)`` finds the node (404 when there is none).
     """
-    policy.authorize('baremetal:node:set_provision_state', request.context)
     values = _parse(body)
     target = values['target']
     since = _VERB_SINCE.get(target)
     if since is not None:
         versions.require(request, since, explain=False)
     row = get_node(request, node_ident)
+    policy.authorize_node(request, 'baremetal:node:set_provision_state', row)
 
     if target in ('active', 'rebuild') and row.maintenance:
         raise exception.NodeInMaintenance(op='provisioning', node=row.uuid)

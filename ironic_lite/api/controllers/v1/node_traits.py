@@ -72,13 +72,13 @@ class NodeTraitsController(node_management.NodeItems):
     @expose.expose(types.jsontype)
     def get_all(self):
         request = pecan.request
-        policy.authorize('baremetal:node:traits:list', request.context)
-        return {'traits': list(self.node(request).traits or [])}
+        row = self.node(request)
+        policy.authorize_node(request, 'baremetal:node:traits:list', row)
+        return {'traits': list(row.traits or [])}
 
     @expose.expose(None, types.text, status_code=204)
     def put(self, trait=None):
         request = pecan.request
-        policy.authorize('baremetal:node:traits:set', request.context)
         body = request_body.document(request.environ)
         if (trait is None) == (body is None):
             raise exception.Invalid(_ONE_OR_ALL)
@@ -87,6 +87,7 @@ class NodeTraitsController(node_management.NodeItems):
         else:
             traits, replace = _traits_of(body), True
         row = self.node(request)
+        policy.authorize_node(request, 'baremetal:node:traits:set', row)
         request.rpcapi.add_node_traits(request.context, row, traits,
                                        replace=replace)
         if trait is not None:
@@ -96,7 +97,7 @@ class NodeTraitsController(node_management.NodeItems):
     @expose.expose(None, types.text, status_code=204)
     def delete(self, trait=None):
         request = pecan.request
-        policy.authorize('baremetal:node:traits:delete', request.context)
         row = self.node(request)
+        policy.authorize_node(request, 'baremetal:node:traits:delete', row)
         request.rpcapi.remove_node_traits(
             request.context, row, None if trait is None else [trait])

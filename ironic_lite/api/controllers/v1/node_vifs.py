@@ -43,22 +43,22 @@ class NodeVifsController(node_management.NodeItems):
     @expose.expose(types.jsontype)
     def get_all(self):
         request = pecan.request
-        policy.authorize('baremetal:node:vif:list', request.context)
         row = self.node(request)
+        policy.authorize_node(request, 'baremetal:node:vif:list', row)
         return {'vifs': request.rpcapi.vif_list(request.context, row)}
 
     @expose.expose(None, body=types.jsontype, status_code=204)
     def post(self, vif):
         request = pecan.request
-        policy.authorize('baremetal:node:vif:attach', request.context)
         vif_info = _check_vif_info(request, vif)
         row = self.node(request)
+        policy.authorize_node(request, 'baremetal:node:vif:attach', row)
         request.rpcapi.vif_attach(request.context, row, vif_info)
 
     @expose.expose(None, types.text, status_code=204)
     def delete(self, vif_id):
         request = pecan.request
-        policy.authorize('baremetal:node:vif:detach', request.context)
         _check_vif_id(request, vif_id)
         row = self.node(request)
+        policy.authorize_node(request, 'baremetal:node:vif:detach', row)
         request.rpcapi.vif_detach(request.context, row, vif_id)

@@ -6,6 +6,7 @@ import operator
 import orjson
 from oslo_utils import strutils
 
+from ironic_lite.api import policy
 from ironic_lite.api.controllers import link
 from ironic_lite.api.controllers.v1 import fields as api_fields
 
@@ -80,13 +81,23 @@ class RowRenderer:
 
 class Masked:
     """A ``show`` that masks the secrets of a document: its passwords
-    (as ``strutils.mask_dict_password``) and ``secret_key``."""
+    (as ``strutils.mask_dict_password``) and ``secret_key``, unless the
+    policy ``rule`` lets the caller see them."""
 
-    def __init__(self, secret_key: str):
+    def __init__(self, secret_key: str, rule: str | None = None):
         self.secret_key = secret_key
+        self.rule = rule
         self._named = tuple(strutils._SANITIZE_KEYS) + (secret_key,)
 
+    def shows_all(self, request) -> bool:
+        """Whether the caller may see the secrets (asked once per
+        request)."""
+        return self.rule is not None and policy.check_once(request,
+                                                           self.rule)
+
     def __call__(self, request, document: dict) -> dict:
+        if self.shows_all(request):
+            return document
         masked = strutils.mask_dict_password(document, '******')
         if masked.get(self.secret_key):
             masked[self.secret_key] = '******'
@@ -130,6 +141,14 @@ def _getter(request, field: api_fields.Field, index: int,
             return empty() if text is None else orjson.Fragment(text)
         return document
     unchanged = getattr(show, 'leaves_unchanged', None)
+    if getattr(show, 'shows_all', None) and show.shows_all(request):
+        show = None
+        unchanged = None
+
+        def whole_document(row):
+            text = row[index]
+            return empty() if text is None else orjson.Fragment(text)
+        return whole_document
 
     def shown_document(row):
         text = row[index]
