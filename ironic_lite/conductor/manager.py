@@ -326,6 +326,7 @@ class ConductorManager:
         from ironic_lite.drivers import factory
         return factory.properties(driver_name)
 
+    # Power and management (the work is in power.py and management.py)
 
     @messaging.expected_exceptions(*_EXPECTED)
     def change_node_power_state(self, context, node_uuid: str,

@@ -130,7 +130,10 @@ class ConductorService:
         self._start_periodic('power-recovery',
                              self.manager.recover_power_failures,
                              CONF.conductor.power_failure_recovery_interval)
-        self._start_thread('provision-timeouts', self._timeouts_loop)
+        self._start_periodic('provision-timeouts',
+                             lambda: deployments.check_deploy_timeouts(
+                                 self.manager),
+                             CONF.conductor.check_provision_state_interval)
         LOG.info('Conductor %s started (group "%s", hardware types %s)',
                  self.host, group, ', '.join(hardware))
 
@@ -237,16 +240,6 @@ class ConductorService:
         if failed:
             LOG.warning('Conductor %s failed %d nodes whose work could not '
                         'be resumed', self.host, failed)
-
-    def _timeouts_loop(self) -> None:
-        interval = CONF.conductor.check_provision_state_interval
-        while not self._stopping.wait(interval):
-            try:
-                deployments.check_deploy_timeouts(self.manager)
-            except Exception:
-                # The next pass tries again; the thread must not die.
-                LOG.exception('Checking deploy timeouts failed; trying '
-                              'again in %s seconds', interval)
 
     def _reregister(self) -> None:
         try:
