@@ -35,6 +35,22 @@ def _mac(i: int) -> str:
     return '52:54:00:00:%02x:%02x' % (i // 256, i % 256)
 
 
+def start_hardware_cluster(testcase, server_url: str):
+    """``ironic-lite-api`` and conductors ``c1`` and ``c2`` on
+    ``server_url``, with ipmitool options for tests; the cluster."""
+    cluster = testcase.start_cluster(server_url)
+    cluster.options = {'ipmi': IPMI_OPTIONS}
+    cluster.start_api()
+    for name in ('c1', 'c2'):
+        cluster.start_conductor(
+            name, wait=False, power_state_change_timeout=10,
+            check_provision_state_interval=1,
+            sync_power_state_interval=3600)
+    for name in ('c1', 'c2'):
+        cluster.wait_started(name)
+    return cluster
+
+
 class HardwareMixin:
     """Enrol and drive ipmi nodes through the CLI and the REST API."""
 
@@ -251,17 +267,8 @@ class ClusterHardwareMixin(HardwareMixin):
         super().setUp()
         _require_ipmitool(self)
         self.images = self.make_images()
-        self.cluster = self.start_cluster(self.server_url)
-        self.cluster.options = {'ipmi': IPMI_OPTIONS}
-        self.cluster.start_api()
+        self.cluster = start_hardware_cluster(self, self.server_url)
         self.url = self.cluster.api_url
-        for name in ('c1', 'c2'):
-            self.cluster.start_conductor(
-                name, wait=False, power_state_change_timeout=10,
-                check_provision_state_interval=1,
-                sync_power_state_interval=3600)
-        for name in ('c1', 'c2'):
-            self.cluster.wait_started(name)
         self.names = {self.cluster.hostname(n): n for n in ('c1', 'c2')}
 
     def owner(self, uuid: str) -> str:

@@ -176,17 +176,9 @@ class TestNovaFlowClusterPostgreSQL(NovaFlowMixin, base.FunctionalTestCase):
     PostgreSQL."""
 
     def start_service(self) -> None:
-        self.cluster = self.start_cluster(services.POSTGRES_URL)
-        self.cluster.options = {'ipmi': hardware.IPMI_OPTIONS}
-        self.cluster.start_api()
+        self.cluster = hardware.start_hardware_cluster(
+            self, services.POSTGRES_URL)
         self.url = self.cluster.api_url
-        for name in ('c1', 'c2'):
-            self.cluster.start_conductor(
-                name, wait=False, power_state_change_timeout=10,
-                check_provision_state_interval=1,
-                sync_power_state_interval=3600)
-        for name in ('c1', 'c2'):
-            self.cluster.wait_started(name)
 
     def service_output(self) -> str:
         return self.cluster.output()

@@ -135,20 +135,14 @@ def _getter(request, field: api_fields.Field, index: int,
         if show is None:
             return operator.itemgetter(index)
         return lambda row: show(request, row[index])
-    if show is None:
+    shows_all = getattr(show, 'shows_all', None)
+    if show is None or (shows_all is not None and shows_all(request)):
+        # Shown as stored: never decoded.
         def document(row):
             text = row[index]
             return empty() if text is None else orjson.Fragment(text)
         return document
     unchanged = getattr(show, 'leaves_unchanged', None)
-    if getattr(show, 'shows_all', None) and show.shows_all(request):
-        show = None
-        unchanged = None
-
-        def whole_document(row):
-            text = row[index]
-            return empty() if text is None else orjson.Fragment(text)
-        return whole_document
 
     def shown_document(row):
         text = row[index]
