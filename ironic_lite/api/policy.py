@@ -157,7 +157,9 @@ OTHER_RULES = [
             'properties', [('GET', '/drivers/{driver_name}/properties')]),
     _reader('baremetal:conductor:get', 'Retrieve Conductor records',
             [('GET', '/conductors'), ('GET', '/conductors/{hostname}'),
-             ('GET', _NODE + '/conductor')]),
+             ('GET', _NODE + '/conductor'),
+             ('GET', '/conductors/{hostname}/events'),
+             ('GET', '/conductor_events')]),
     _reader('baremetal:metrics:get', 'Read the Prometheus metrics, unless '
             '[api]metrics_public', [('GET', '/metrics')]),
 ]
