@@ -94,8 +94,11 @@ class TestConductorEvents(base.APITestCase):
                              ('limit=0', 'Limit')):
             response = self.get('/v1/conductor_events?' + query, status=400)
             self.assertIn(words, self.fault(response))
-        response = self.get('/v1/conductor_events?marker=99999', status=404)
-        self.assertIn('99999', self.fault(response))
+        for marker in ('99999', '-1', '9' * 30):
+            response = self.get('/v1/conductor_events?marker=' + marker,
+                                status=404)
+            self.assertEqual('Conductor event %s could not be found.'
+                             % marker, self.fault(response))
         response = self.get('/v1/conductors/nope/events', status=404)
         self.assertIn('nope', self.fault(response))
         self.get('/v1/conductors/silent/events/extra', status=404)

@@ -24,6 +24,8 @@ from ironic_lite.db.sqlalchemy import models
 FIELDS = ('id', 'hostname', 'conductor_group', 'kind', 'created_at',
           'last_heartbeat', 'recorded_by')
 _SORTABLE = frozenset({'id', 'created_at'})
+# The largest id the column holds (a 32-bit integer on every database).
+_MAX_ID = 2 ** 31 - 1
 
 
 def render(row: models.ConductorEvent) -> dict:
@@ -48,6 +50,8 @@ def _marker_row(request, marker: str | None):
     except ValueError:
         raise exception.Invalid('Expected an integer event id for marker: '
                                 '%s' % marker)
+    if not 0 < event_id <= _MAX_ID:  # the database would refuse to look
+        raise exception.ConductorEventNotFound(event=marker)
     return request.dbapi.get_conductor_event(event_id)
 
 
