@@ -470,7 +470,8 @@ class NodeStatesController(rest.RestController):
     def get(self):
         request = pecan.request
         row = get_node(request, self.node_ident)
-        policy.authorize_node(request, 'baremetal:node:get_states', row)
+        policy.authorize_node(request, 'baremetal:node:get_states', row,
+                              self.node_ident)
         fields = ['console_enabled', 'last_error', 'power_state',
                   'provision_state', 'provision_updated_at',
                   'target_power_state', 'target_provision_state']
@@ -498,7 +499,8 @@ class NodeConductorController(rest.RestController):
         if not versions.allows(request, Minor.CONDUCTORS):
             raise exception.NotFound()
         row = get_node(request, self.node_ident)
-        policy.authorize_node(request, 'baremetal:node:get', row)
+        policy.authorize_node(request, 'baremetal:node:get', row,
+                              self.node_ident)
         try:
             hostname = rings.rings_for(request).conductor_for(row)
         except (exception.NoValidHost, exception.TemporaryFailure) as e:
@@ -536,7 +538,9 @@ class NodesController(rest.RestController):
     def _list(self, detail_endpoint: bool, *, marker, limit, sort_key,
               sort_dir, fields, detail, filters: dict):
         request = pecan.request
-        policy.authorize('baremetal:node:get', request.context)
+        # First, as in Ironic: a project-scoped caller lists the nodes of
+        # its project.
+        project = policy.list_project(request, 'node')
         if fields is not None:
             versions.require(request, Minor.FIELDS, explain=False)
         for field in [*(fields or ()), sort_key]:
@@ -557,6 +561,8 @@ class NodesController(rest.RestController):
         listing.check_sort(sort_key, sort_dir, _SORTABLE, _UNSORTABLE)
 
         query = {k: v for k, v in filters.items() if v is not None}
+        if project is not None:
+            query['project'] = project
         if query.get('conductor_group') is not None:
             query['conductor_group'] = query['conductor_group'].lower()
         if query.pop('chassis_uuid', None) is not None:
@@ -647,12 +653,16 @@ class NodesController(rest.RestController):
             # A node not found is answered first, as Ironic does.
             refused, shown = e, visible
         renderer = NodeRowRenderer(request, shown, fields is None)
-        rows = request.dbapi.get_node_list({by: value}, limit=1,
-                                           columns=renderer.columns,
-                                           plain=True)
+        # The policy's columns after the renderer's, which reads rows by
+        # position.
+        rows = request.dbapi.get_node_list(
+            {by: value}, limit=1, plain=True,
+            columns=renderer.columns + tuple(
+                c for c in policy.NODE_POLICY_COLUMNS
+                if c not in renderer.columns))
         if not rows:
             raise exception.NodeNotFound(node=value)
-        policy.authorize_node(request, 'baremetal:node:get', rows[0])
+        policy.authorize_node(request, 'baremetal:node:get', rows[0], value)
         if refused is not None:
             raise refused
         return renderer.render(rows[0])
@@ -678,7 +688,8 @@ class NodesController(rest.RestController):
             versions.require(request, Minor.RESET_INTERFACES, explain=False)
         _check_patch(request, patch, reset_interfaces)
         row = get_node(request, node_ident)
-        policy.authorize_node(request, 'baremetal:node:update', row)
+        policy.authorize_node(request, 'baremetal:node:update', row,
+                              node_ident)
         names = _patch_values(patch, '/name')
         if names:
             _check_names_acceptable(
@@ -691,6 +702,7 @@ class NodesController(rest.RestController):
     def delete(self, node_ident):
         request = pecan.request
         row = get_node(request, node_ident)
-        policy.authorize_node(request, 'baremetal:node:delete', row)
+        policy.authorize_node(request, 'baremetal:node:delete', row,
+                              node_ident)
         with _no_host_is_bad_request():
             request.rpcapi.destroy_node(request.context, _routing_view(row))
