@@ -54,6 +54,7 @@ SYSTEM_OR_OWNER_MEMBER_AND_LESSEE_ADMIN = _either(
     SYSTEM_MEMBER, PROJECT_OWNER_MEMBER, PROJECT_LESSEE_ADMIN)
 SYSTEM_ADMIN_OR_OWNER_ADMIN = _either(SYSTEM_ADMIN, PROJECT_OWNER_ADMIN)
 SYSTEM_MEMBER_OR_OWNER_ADMIN = _either(SYSTEM_MEMBER, PROJECT_OWNER_ADMIN)
+SYSTEM_MEMBER_OR_OWNER_MEMBER = _either(SYSTEM_MEMBER, PROJECT_OWNER_MEMBER)
 # Lists: anyone who may read may list, filtered to the nodes of the
 # caller's project unless the ``list_all`` rule says otherwise.
 API_READER = 'role:reader'
@@ -142,6 +143,32 @@ NODE_RULES = [
     _rule('baremetal:node:update', SYSTEM_OR_PROJECT_MEMBER,
           SYSTEM_AND_PROJECT, 'Generalized update of node records',
           [('PATCH', _NODE)], _LEGACY_ADMIN),
+    # What a PATCH of some paths answers to instead (see the node
+    # controller's patch_rules).
+    _rule('baremetal:node:update_extra', SYSTEM_OR_PROJECT_MEMBER,
+          SYSTEM_AND_PROJECT, 'Update Node extra field',
+          [('PATCH', _NODE)], 'rule:baremetal:node:update'),
+    _rule('baremetal:node:update_instance_info',
+          SYSTEM_OR_OWNER_MEMBER_AND_LESSEE_ADMIN, SYSTEM_AND_PROJECT,
+          'Update Node instance_info field', [('PATCH', _NODE)],
+          'rule:baremetal:node:update'),
+    _rule('baremetal:node:disable_cleaning', SYSTEM_MEMBER, SYSTEM,
+          'Disable Node disk cleaning', [('PATCH', _NODE)],
+          'rule:baremetal:node:update'),
+    *(_rule('baremetal:node:update:%s' % field, check_str,
+            SYSTEM_AND_PROJECT, 'Governs if node %s field can be updated '
+            'via the API clients.' % described, [('PATCH', _NODE)],
+            _LEGACY_ADMIN)
+      for field, check_str, described in (
+          ('driver_info', SYSTEM_MEMBER_OR_OWNER_MEMBER, 'driver_info'),
+          ('properties', SYSTEM_MEMBER_OR_OWNER_MEMBER, 'properties'),
+          ('chassis_uuid', SYSTEM_ADMIN, 'chassis_uuid'),
+          ('instance_uuid', SYSTEM_MEMBER_OR_OWNER_MEMBER,
+           'instance_uuid'),
+          ('driver_interfaces', SYSTEM_MEMBER_OR_OWNER_ADMIN,
+           'driver and driver interfaces'),
+          ('conductor_group', SYSTEM_MEMBER, 'conductor_group'),
+          ('name', SYSTEM_MEMBER_OR_OWNER_MEMBER, 'name'))),
     _rule('baremetal:node:delete', SYSTEM_ADMIN, SYSTEM_AND_PROJECT,
           'Delete Node records', [('DELETE', _NODE)], _LEGACY_ADMIN),
     _rule('baremetal:node:validate', SYSTEM_OR_OWNER_MEMBER_AND_LESSEE_ADMIN,
@@ -378,6 +405,20 @@ def authorize_node(request, rule: str, row, ident: str | None = None,
     if rule != 'baremetal:node:get' and not _allowed(rule, target,
                                                      credentials):
         raise exception.HTTPForbidden(resource=rule)
+
+
+def authorize_node_all(request, rules: list[str], row,
+                       ident: str | None = None) -> None:
+    """:func:`authorize_node` for the first of ``rules``, then each of the
+    others against the node, in order: the first refusing one is named."""
+    authorize_node(request, rules[0], row, ident)
+    if not _is_keystone():
+        return
+    credentials = _credentials(request.context)
+    target = node_target(row, credentials)
+    for rule in rules[1:]:
+        if not _allowed(rule, target, credentials):
+            raise exception.HTTPForbidden(resource=rule)
 
 
 def _port_target(port, credentials: dict) -> dict:
