@@ -9,8 +9,8 @@ missed heartbeat, so that no other records it again.
 ``conductors.pxe_health``: the last probe of the conductor's PXE
 environment, a JSON document.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-02
 """
 
@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
 
-revision = '0004'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004'
 
 # Copies of the column types as they were when this was written (a
 # migration never imports the project).
