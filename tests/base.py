@@ -67,7 +67,10 @@ class ConfFixture(fixtures.Fixture):
         self.state_path = self.useFixture(fixtures.TempDir()).path
         self.conf.config(state_path=self.state_path, host='test-conductor',
                          enabled_hardware_types=['fake-hardware', 'ipmi'])
-        self.conf.config(node_locked_retry_interval=0.01, group='conductor')
+        # No PXE probe unless a test asks: it writes files into the roots
+        # other tests list.
+        self.conf.config(node_locked_retry_interval=0.01,
+                         pxe_health_interval=0, group='conductor')
 
 
 class DatabaseFixture(fixtures.Fixture):

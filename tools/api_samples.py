@@ -109,6 +109,10 @@ class Service:
         CONF.set_override('host', CONDUCTORS[0][0])
         # The script writes the heartbeats itself, at fixed times.
         CONF.set_override('heartbeat_interval', 86400, group='conductor')
+        # ... and probes the PXE environment itself, at a fixed time.
+        CONF.set_override('pxe_health_interval', 0, group='conductor')
+        for root in ('tftpboot', 'httpboot'):
+            os.makedirs(os.path.join(workdir, root))
 
         from ironic_lite.db import api as db_api
         from ironic_lite.db import migration
@@ -132,6 +136,11 @@ class Service:
         conductor = service.ConductorService(host=host)
         conductor.start()
         self.running[host] = conductor
+
+    def probe_pxe(self, host: str) -> None:
+        from ironic_lite.conductor import pxe_health
+
+        self.dbapi.set_conductor_pxe_health(host, pxe_health.probe())
 
     def stop_conductor(self, host: str) -> None:
         self.running.pop(host).stop()
@@ -262,6 +271,7 @@ def _write_samples(service: Service, clock: Clock, samples: Samples,
     for host, group, hardware in CONDUCTORS:
         service.start_conductor(host, group, hardware)
         clock.tick(1)
+    service.probe_pxe(CONDUCTORS[0][0])
 
     # Nodes, created through the API. The first one is the create sample.
     clock.tick(5 * 60)
@@ -388,6 +398,12 @@ def _conductor_samples(samples: Samples, nodes: list[dict]) -> None:
         'conductor-show-offline-response.json',
         samples.get('/v1/conductors/%s?fields=hostname,alive,last_seen'
                     % OLD_CONDUCTOR))
+    samples.write_body(
+        'conductor-events-list-response.json',
+        samples.get('/v1/conductor_events?limit=3'))
+    samples.write_body(
+        'conductor-show-events-response.json',
+        samples.get('/v1/conductors/%s/events' % OLD_CONDUCTOR))
     # The conductor of a node served by a host:port conductor: its name in
     # the path and in the links.
     special = CONDUCTORS[-1][0]

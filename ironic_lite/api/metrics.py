@@ -45,7 +45,8 @@ _LITERALS = frozenset(_ITEM_AFTER) | {
     'v1', 'metrics', 'detail', 'states', 'power', 'provision', 'raid',
     'console', 'boot_device', 'supported', 'management', 'validate',
     'maintenance', 'properties', 'conductor', 'boot_mode', 'secure_boot',
-    'indicators', 'inventory', 'history', 'bios', 'children'}
+    'indicators', 'inventory', 'history', 'bios', 'children',
+    'conductor_events', 'events'}
 # Collection segments followed by one of these name no item.
 _NOT_ITEMS = frozenset({'detail', 'validate'})
 UNMATCHED = 'unmatched'
@@ -142,11 +143,14 @@ def public_paths() -> frozenset[str]:
     return frozenset({PATH}) if CONF.api.metrics_public else frozenset()
 
 
-def exposition(conductors: ConductorCollector) -> tuple[bytes, str]:
+def exposition(conductors: ConductorCollector,
+               *more: prometheus_registry.Collector) -> tuple[bytes, str]:
     """The text a scrape gets, and its content type: the requests so
-    far and the conductors now."""
+    far, the conductors now, and ``more``."""
     registry = prometheus_client.CollectorRegistry(auto_describe=False)
     registry.register(_REQUESTS)
     registry.register(conductors)
+    for collector in more:
+        registry.register(collector)
     return (prometheus_client.generate_latest(registry),
             prometheus_client.CONTENT_TYPE_LATEST)

@@ -257,11 +257,14 @@ OTHER_RULES = [
     _rule('baremetal:driver:get_properties', SYSTEM_READER, SYSTEM,
           'View driver-specific properties',
           [('GET', '/drivers/{driver_name}/properties')], _LEGACY_READER),
-    # GET /nodes/{node_ident}/conductor is ironic-lite's own.
+    # GET /nodes/{node_ident}/conductor and the membership history are
+    # ironic-lite's own.
     _rule('baremetal:conductor:get', SYSTEM_READER, SYSTEM,
           'Retrieve Conductor records',
           [('GET', '/conductors'), ('GET', '/conductors/{hostname}'),
-           ('GET', _NODE + '/conductor')], _LEGACY_READER),
+           ('GET', _NODE + '/conductor'),
+           ('GET', '/conductors/{hostname}/events'),
+           ('GET', '/conductor_events')], _LEGACY_READER),
     # Not Ironic's: ironic-lite's Prometheus endpoint.
     _rule('baremetal:metrics:get', SYSTEM_READER, SYSTEM,
           'Read the Prometheus metrics, unless [api]metrics_public',

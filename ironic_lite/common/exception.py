@@ -118,6 +118,10 @@ class ConductorNotFound(NotFound):
     _msg_fmt = 'Conductor %(conductor)s could not be found.'
 
 
+class ConductorEventNotFound(NotFound):
+    _msg_fmt = 'Conductor event %(event)s could not be found.'
+
+
 class DriverNotFound(NotFound):
     _msg_fmt = ('Could not find the following driver(s) or hardware '
                 'type(s): %(driver_name)s.')

@@ -15,9 +15,11 @@ from ironic_lite.common import hash_ring
 from ironic_lite.common import membership
 from ironic_lite.common import rpc
 from ironic_lite.conductor import deployments
+from ironic_lite.conductor import event_history
 from ironic_lite.conductor import host_lock
 from ironic_lite.conductor import inflight
 from ironic_lite.conductor import manager
+from ironic_lite.conductor import pxe_health
 from ironic_lite.conf import CONF
 from ironic_lite.db import api as db_api
 from ironic_lite.drivers import hardware_types
@@ -134,6 +136,11 @@ class ConductorService:
                              lambda: deployments.check_deploy_timeouts(
                                  self.manager),
                              CONF.conductor.check_provision_state_interval)
+        if CONF.conductor.pxe_health_interval > 0:
+            self._start_thread('pxe-health', self._pxe_health_loop)
+        self._start_periodic('conductor-events-prune',
+                             lambda: event_history.prune(self.dbapi),
+                             CONF.conductor.conductor_events_prune_interval)
         LOG.info('Conductor %s started (group "%s", hardware types %s)',
                  self.host, group, ', '.join(hardware))
 
@@ -193,11 +200,14 @@ class ConductorService:
         try:
             stamp = timeutils.utcnow()
             self._host_lock.record(stamp)
-            self.dbapi.touch_conductor(self.host, at=stamp)
+            if self.dbapi.touch_conductor(self.host, at=stamp):
+                LOG.warning('Conductor %s is back after a missed '
+                            'heartbeat', self.host)
             self._host_lock.confirm(stamp)
             if self._locks_in_doubt.is_set():
                 self._takeover_due.set()  # the database is back: sweep
             self._release_locks_of_dead_conductors()
+            event_history.record_missed_heartbeats(self.dbapi, self.host)
         except exception.ConductorNotFound:
             LOG.warning('The row of conductor %s disappeared; '
                         'registering it again', self.host)
@@ -213,6 +223,23 @@ class ConductorService:
             # conductor whose heartbeat stops loses its nodes.
             LOG.exception('Heartbeat of conductor %s failed; trying '
                           'again in %s seconds', self.host, interval)
+
+    def _pxe_health_loop(self) -> None:
+        """Probe the PXE environment at start, then every
+        ``[conductor]pxe_health_interval`` seconds."""
+        interval = CONF.conductor.pxe_health_interval
+        while True:
+            try:
+                self.dbapi.set_conductor_pxe_health(self.host,
+                                                    pxe_health.probe())
+            except inflight.DATABASE_UNREACHABLE as e:
+                LOG.warning('Could not store the PXE health of %s, the '
+                            'database is unreachable (%s)', self.host, e)
+            except Exception:
+                LOG.exception('Probing the PXE environment of %s failed',
+                              self.host)
+            if self._stopping.wait(interval):
+                return
 
     def _release_locks_of_dead_conductors(self) -> None:
         cutoff = timeutils.utcnow() - datetime.timedelta(

@@ -119,6 +119,48 @@ opts = [
                      'saying so. Off (the default here, unlike Ironic), '
                      'cleaning is skipped unless a node\'s own '
                      'automated_clean is true.'),
+    cfg.StrOpt('deploy_kernel',
+               help='Local path, file:// or http(s):// URL of the deploy '
+                    'kernel of the nodes whose driver_info names none (as '
+                    'in Ironic). The PXE health probe checks that it is '
+                    'there.'),
+    cfg.StrOpt('deploy_ramdisk',
+               help='Local path, file:// or http(s):// URL of the deploy '
+                    'ramdisk of the nodes whose driver_info names none (as '
+                    'in Ironic). The PXE health probe checks that it is '
+                    'there.'),
+    cfg.IntOpt('pxe_health_interval',
+               default=300,
+               min=0,
+               help='Seconds between two probes a conductor makes of its '
+                    'own PXE environment (tftp_root and http_root writable, '
+                    'deploy kernel and ramdisk present, http_url serving '
+                    'http_root), shown as pxe_health in GET '
+                    '/v1/conductors/{hostname} (0: never). The first probe '
+                    'runs at start.'),
+    cfg.IntOpt('pxe_health_timeout',
+               default=10,
+               min=1,
+               help='Seconds the PXE health probe waits for one HTTP '
+                    'answer (the http_url check, an http(s) deploy image).'),
+    cfg.IntOpt('conductor_events_max_age',
+               default=90 * 24 * 3600,
+               min=0,
+               help='Seconds the membership history (GET '
+                    '/v1/conductor_events) keeps an event (0: no limit by '
+                    'age).'),
+    cfg.IntOpt('conductor_events_max_rows',
+               default=10000,
+               min=0,
+               help='The membership history keeps at most this many events, '
+                    'the newest (0: no limit by count).'),
+    cfg.IntOpt('conductor_events_prune_interval',
+               default=3600,
+               min=0,
+               help='Seconds between two passes in which a conductor '
+                    'deletes the membership events beyond '
+                    'conductor_events_max_age and conductor_events_max_rows '
+                    '(0: never).'),
 ]
 
 

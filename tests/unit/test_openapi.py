@@ -19,6 +19,7 @@ from ironic_lite.api import versions
 from ironic_lite.api.controllers import root
 from ironic_lite.api.controllers import v1
 from ironic_lite.api.controllers.v1 import conductor
+from ironic_lite.api.controllers.v1 import conductor_event
 from ironic_lite.api.controllers.v1 import driver
 from ironic_lite.api.controllers.v1 import node
 from ironic_lite.api.controllers.v1 import node_management
@@ -48,6 +49,8 @@ _OWN_ROUTING = (
     node.NodesController,
     # Only refuse path segments their methods do not take (404).
     conductor.ConductorsController,
+    conductor_event.ConductorEventsController,
+    conductor_event.ConductorHostEventsController,
     node.NodeConductorController,
     port.PortsController,
     driver.DriverPropertiesController,

@@ -5,6 +5,7 @@ from oslo_utils import timeutils
 from pecan import rest
 from webob import response as webob_response
 
+from ironic_lite.api import membership_metrics
 from ironic_lite.api import metrics
 from ironic_lite.api import policy
 from ironic_lite.api import rings
@@ -23,7 +24,9 @@ class MetricsController(rest.RestController):
         collector = metrics.ConductorCollector(
             request.dbapi, rings.rings_for(request), conductor.is_alive,
             timeutils.utcnow())
-        body, content_type = metrics.exposition(collector)
+        body, content_type = metrics.exposition(
+            collector,
+            membership_metrics.MembershipChangesCollector(request.dbapi))
         return webob_response.Response(body=body, status=200,
                                        content_type=content_type,
                                        charset=None)

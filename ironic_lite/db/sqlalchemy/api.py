@@ -17,6 +17,7 @@ from oslo_db.sqlalchemy import enginefacade
 from oslo_utils import timeutils
 from sqlalchemy import orm
 
+from ironic_lite.common import conductor_events
 from ironic_lite.common import exception
 from ironic_lite.conf import CONF
 from ironic_lite.db.sqlalchemy import models
@@ -36,6 +37,31 @@ def is_sqlite_busy(error: Exception) -> bool:
 _retry_on_deadlock = oslo_db_api.wrap_db_retry(
     max_retries=5, retry_on_deadlock=True, exception_checker=is_sqlite_busy,
     retry_interval=0.1, max_retry_interval=2, jitter=True)
+
+# The same, and also when two transactions both created the first total of
+# an event kind: the loser's retry finds the row and adds to it.
+_retry_on_deadlock_or_duplicate = oslo_db_api.wrap_db_retry(
+    max_retries=5, retry_on_deadlock=True,
+    exception_checker=lambda e: (is_sqlite_busy(e)
+                                 or isinstance(e, db_exc.DBDuplicateEntry)),
+    retry_interval=0.1, max_retry_interval=2, jitter=True)
+
+
+def _record_event(session, kind: str, hostname: str, conductor_group: str,
+                  recorded_by: str,
+                  last_heartbeat: datetime.datetime | None) -> None:
+    """Add one membership event and count it, in the caller's
+    transaction (the one that changed the conductor's row)."""
+    session.add(models.ConductorEvent(
+        created_at=timeutils.utcnow(), hostname=hostname,
+        conductor_group=conductor_group, kind=kind,
+        recorded_by=recorded_by, last_heartbeat=last_heartbeat))
+    totals = models.ConductorEventTotal
+    counted = session.execute(
+        sa.update(totals).where(totals.kind == kind)
+        .values(total=totals.total + 1)).rowcount
+    if not counted:
+        session.execute(sa.insert(totals).values(kind=kind, total=1))
 
 
 # (conductor_group, driver) -> arcs ``(low, high)`` of ring positions:
@@ -292,7 +318,7 @@ class Connection:
 
     # Conductors
 
-    @_retry_on_deadlock
+    @_retry_on_deadlock_or_duplicate
     def register_conductor(
             self, hostname: str, conductor_group: str, drivers: list[str],
             take_over_if_older_than: datetime.datetime,
@@ -307,12 +333,16 @@ class Connection:
         otherwise another process holds the name and
         :class:`ConductorAlreadyRegistered` is raised.
 
+        Records a ``join`` event (new row, or one offline), or ``rejoin``
+        (the row was still online: its process died without leaving).
+
         :param at: the heartbeat to record (default: now).
         :param version: the release the conductor runs.
         """
         now = at or timeutils.utcnow()
         values = {'conductor_group': conductor_group, 'drivers': drivers,
-                  'online': True, 'updated_at': now, 'version': version}
+                  'online': True, 'updated_at': now, 'version': version,
+                  'heartbeat_missed': False}
         table = models.Conductor
         free = [table.online.is_(False), table.updated_at.is_(None),
                 table.updated_at < take_over_if_older_than]
@@ -320,12 +350,16 @@ class Connection:
         if dead_beats:
             free.append(table.updated_at.in_(dead_beats))
         with self._writer() as session:
+            before = session.execute(
+                sa.select(table.online, table.updated_at)
+                .where(table.hostname == hostname)).first()
             revived = session.execute(
                 sa.update(table)
                 .where(table.hostname == hostname)
                 .where(sa.or_(*free))
                 .values(**values)).rowcount
             if not revived:
+                before = None
                 exists = session.scalar(
                     sa.select(table.id).where(table.hostname == hostname))
                 if exists is not None:
@@ -338,6 +372,11 @@ class Connection:
                 except db_exc.DBDuplicateEntry:
                     raise exception.ConductorAlreadyRegistered(
                         conductor=hostname)
+            kind = (conductor_events.REJOIN
+                    if before is not None and before.online
+                    else conductor_events.JOIN)
+            _record_event(session, kind, hostname, conductor_group,
+                          hostname, before and before.updated_at)
             return session.scalars(
                 sa.select(table).where(table.hostname == hostname)).one()
 
@@ -356,34 +395,176 @@ class Connection:
             session.add_all(table(conductor_id=conductor_id, **item)
                             for item in interfaces)
 
-    @_retry_on_deadlock
+    @_retry_on_deadlock_or_duplicate
     def touch_conductor(self, hostname: str,
-                        at: datetime.datetime | None = None) -> None:
-        """Record a heartbeat, at ``at`` (default: now)."""
+                        at: datetime.datetime | None = None) -> bool:
+        """Record a heartbeat, at ``at`` (default: now); whether it
+        recorded a ``rejoin`` (a missed heartbeat had been recorded)."""
         table = models.Conductor
+        values = {'updated_at': at or timeutils.utcnow(), 'online': True}
         with self._writer() as session:
+            row = session.execute(
+                sa.select(table.conductor_group, table.heartbeat_missed,
+                          table.updated_at)
+                .where(table.hostname == hostname)).first()
+            if row is None:
+                raise exception.ConductorNotFound(conductor=hostname)
+            if row.heartbeat_missed and session.execute(
+                    sa.update(table).where(table.hostname == hostname)
+                    .where(table.heartbeat_missed.is_(True))
+                    .values(heartbeat_missed=False, **values)).rowcount:
+                _record_event(session, conductor_events.REJOIN, hostname,
+                              row.conductor_group, hostname, row.updated_at)
+                return True
             count = session.execute(
                 sa.update(table).where(table.hostname == hostname)
-                .values(updated_at=at or timeutils.utcnow(),
-                        online=True)).rowcount
+                .values(**values)).rowcount
         if not count:
             raise exception.ConductorNotFound(conductor=hostname)
+        return False
 
-    @_retry_on_deadlock
+    @_retry_on_deadlock_or_duplicate
     def unregister_conductor(self, hostname: str) -> None:
-        """Mark a conductor offline; its row stays for the operators."""
+        """Mark a conductor offline, recording its ``leave`` (once); its
+        row stays for the operators."""
         table = models.Conductor
         with self._writer() as session:
-            conductor_id = session.scalar(
-                sa.select(table.id).where(table.hostname == hostname))
-            if conductor_id is None:
+            row = session.execute(
+                sa.select(table.id, table.conductor_group, table.updated_at)
+                .where(table.hostname == hostname)).first()
+            if row is None:
                 raise exception.ConductorNotFound(conductor=hostname)
             session.execute(
                 sa.delete(models.ConductorHardwareInterface)
                 .where(models.ConductorHardwareInterface.conductor_id
-                       == conductor_id))
-            session.execute(sa.update(table).where(table.id == conductor_id)
-                            .values(online=False))
+                       == row.id))
+            if session.execute(
+                    sa.update(table).where(table.id == row.id)
+                    .where(table.online.is_(True))
+                    .values(online=False, heartbeat_missed=False)).rowcount:
+                _record_event(session, conductor_events.LEAVE, hostname,
+                              row.conductor_group, hostname, row.updated_at)
+
+    def record_missed_heartbeats(self, heartbeat_before: datetime.datetime,
+                                 recorded_by: str) -> list[str]:
+        """Record a ``missed_heartbeat`` for each online conductor silent
+        since ``heartbeat_before`` whose missed heartbeat nobody recorded
+        yet; the hostnames this call recorded.
+
+        Each is a conditional write of the conductor's row
+        (``heartbeat_missed`` false to true): of several conductors
+        noticing the same silence at once, exactly one records it.
+        """
+        table = models.Conductor
+        with self._reader() as session:
+            silent = list(session.scalars(
+                sa.select(table.hostname)
+                .where(table.online.is_(True))
+                .where(table.heartbeat_missed.is_(False))
+                .where(table.hostname != recorded_by)
+                .where(sa.or_(table.updated_at.is_(None),
+                              table.updated_at < heartbeat_before))
+                .order_by(table.hostname)))
+        return [hostname for hostname in silent
+                if self._record_missed_heartbeat(hostname, heartbeat_before,
+                                                 recorded_by)]
+
+    @_retry_on_deadlock_or_duplicate
+    def _record_missed_heartbeat(self, hostname: str,
+                                 heartbeat_before: datetime.datetime,
+                                 recorded_by: str) -> bool:
+        table = models.Conductor
+        with self._writer() as session:
+            row = session.execute(
+                sa.select(table.conductor_group, table.updated_at)
+                .where(table.hostname == hostname)).first()
+            if row is None:
+                return False
+            # The condition is checked again by the database, under the
+            # row's lock: a concurrent recorder or heartbeat wins or loses
+            # as a whole.
+            changed = session.execute(
+                sa.update(table).where(table.hostname == hostname)
+                .where(table.online.is_(True))
+                .where(table.heartbeat_missed.is_(False))
+                .where(sa.or_(table.updated_at.is_(None),
+                              table.updated_at < heartbeat_before))
+                # Not a heartbeat: updated_at keeps the silent one's.
+                .values(heartbeat_missed=True, updated_at=table.updated_at)
+                .execution_options(synchronize_session=False)).rowcount
+            if changed:
+                _record_event(session, conductor_events.MISSED_HEARTBEAT,
+                              hostname, row.conductor_group, recorded_by,
+                              row.updated_at)
+            return bool(changed)
+
+    def set_conductor_pxe_health(self, hostname: str, health: dict) -> None:
+        """Store the result of a conductor's PXE probe."""
+        table = models.Conductor
+        with self._writer() as session:
+            count = session.execute(
+                sa.update(table).where(table.hostname == hostname)
+                # Not a heartbeat: updated_at keeps its meaning.
+                .values(pxe_health=health, updated_at=table.updated_at)
+            ).rowcount
+        if not count:
+            raise exception.ConductorNotFound(conductor=hostname)
+
+    # Conductor events
+
+    def get_conductor_event(self, event_id: int) -> models.ConductorEvent:
+        with self._reader() as session:
+            row = session.get(models.ConductorEvent, event_id)
+        if row is None:
+            raise exception.ConductorEventNotFound(event=event_id)
+        return row
+
+    def get_conductor_events(self, limit: int | None = None,
+                             marker: models.ConductorEvent | None = None,
+                             sort_key: str = 'id', sort_dir: str = 'asc',
+                             filters: dict | None = None
+                             ) -> list[models.ConductorEvent]:
+        """Membership events, one page; ``filters`` may hold hostname
+        and kind."""
+        event = models.ConductorEvent
+        query = sa.select(event)
+        for name in ('hostname', 'kind'):
+            value = (filters or {}).get(name)
+            if value is not None:
+                query = query.where(getattr(event, name) == value)
+        query = _paginate(query, event, limit, sort_key, sort_dir, marker)
+        with self._reader() as session:
+            return list(session.scalars(query))
+
+    def get_conductor_event_totals(self) -> dict[str, int]:
+        """How many events of each kind were ever recorded."""
+        totals = models.ConductorEventTotal
+        with self._reader() as session:
+            return {kind: int(total) for kind, total in session.execute(
+                sa.select(totals.kind, totals.total))}
+
+    @_retry_on_deadlock
+    def prune_conductor_events(self, older_than: datetime.datetime | None,
+                               keep: int | None) -> int:
+        """Delete the events created before ``older_than`` and all but
+        the newest ``keep``; how many went."""
+        event = models.ConductorEvent
+        deleted = 0
+        with self._writer() as session:
+            if older_than is not None:
+                deleted += session.execute(
+                    sa.delete(event).where(event.created_at < older_than)
+                    .execution_options(synchronize_session=False)).rowcount
+            if keep is not None:
+                oldest_kept = session.scalar(
+                    sa.select(event.id).order_by(event.id.desc())
+                    .offset(keep).limit(1))
+                if oldest_kept is not None:
+                    deleted += session.execute(
+                        sa.delete(event).where(event.id <= oldest_kept)
+                        .execution_options(synchronize_session=False)
+                    ).rowcount
+        return deleted
 
     def get_conductor(self, hostname: str) -> models.Conductor:
         with self._reader() as session:

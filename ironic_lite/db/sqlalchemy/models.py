@@ -75,6 +75,12 @@ class Conductor(TimestampMixin, Base):
                                 server_default='')
     # The ironic-lite release the conductor runs, as it registered.
     version = sa.Column(sa.String(64))
+    # Set when a missed heartbeat of this conductor has been recorded in
+    # conductor_events; the conditional write on it makes that happen once.
+    heartbeat_missed = sa.Column(sa.Boolean, nullable=False, default=False,
+                                 server_default=sa.false())
+    # The last probe of the conductor's own PXE environment.
+    pxe_health = sa.Column(JSONEncoded(empty=lambda: None))
 
 
 class ConductorHardwareInterface(TimestampMixin, Base):
@@ -200,3 +206,38 @@ class Port(TimestampMixin, Base):
     pxe_enabled = sa.Column(sa.Boolean, nullable=False, default=True,
                             server_default=sa.true())
     physical_network = sa.Column(sa.String(64))
+
+
+class ConductorEvent(Base):
+    """One change of a conductor's membership (see conductor_events in
+    migration 0005)."""
+
+    __tablename__ = 'conductor_events'
+    __table_args__ = (
+        sa.Index('conductor_events_hostname_idx', 'hostname', 'id'),
+        sa.Index('conductor_events_created_at_idx', 'created_at'),
+        TABLE_OPTIONS,
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    created_at = sa.Column(Timestamp, default=timeutils.utcnow,
+                           nullable=False)
+    hostname = sa.Column(sa.String(255), nullable=False)
+    conductor_group = sa.Column(sa.String(255), nullable=False, default='',
+                                server_default='')
+    kind = sa.Column(sa.String(32), nullable=False)
+    # The conductor that wrote the event: itself, or for a missed
+    # heartbeat the survivor that noticed.
+    recorded_by = sa.Column(sa.String(255), nullable=False)
+    last_heartbeat = sa.Column(Timestamp)
+
+
+class ConductorEventTotal(Base):
+    """How many events of a kind were ever recorded, pruned ones too."""
+
+    __tablename__ = 'conductor_event_totals'
+    __table_args__ = (TABLE_OPTIONS,)
+
+    kind = sa.Column(sa.String(32), primary_key=True)
+    total = sa.Column(sa.BigInteger, nullable=False, default=0,
+                      server_default='0')

@@ -56,6 +56,14 @@ COMMON_PROPERTIES = {
 }
 
 
+def deploy_images(node) -> dict[str, str | None]:
+    """The node's deploy kernel and ramdisk: its driver_info's, else the
+    ``[conductor]`` defaults, as Ironic does."""
+    driver_info = node.driver_info or {}
+    return {key: driver_info.get(key) or getattr(CONF.conductor, key)
+            for key in DEPLOY_IMAGES}
+
+
 # --- paths ---------------------------------------------------------------
 
 def safe_path(root: str, *parts: str) -> str:
@@ -310,7 +318,7 @@ class PXEBoot(base.BootInterface):
             raise exception.MissingParameterValue(
                 err='Node %s does not have any port associated with it.'
                     % node.uuid)
-        driver_info = node.driver_info or {}
+        driver_info = deploy_images(node)
         missing = [key for key in DEPLOY_IMAGES if not driver_info.get(key)]
         if missing:
             raise exception.MissingParameterValue(
@@ -336,7 +344,7 @@ class PXEBoot(base.BootInterface):
 
     def prepare_ramdisk(self, task, ramdisk_params: dict) -> None:
         node = task.node
-        self._place_images(node, DEPLOY_IMAGES, node.driver_info or {})
+        self._place_images(node, DEPLOY_IMAGES, deploy_images(node))
         self._write_config(task, 'deploy')
         persistent = strutils.bool_from_string(
             (node.driver_info or {}).get('force_persistent_boot_device'))

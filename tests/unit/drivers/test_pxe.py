@@ -161,6 +161,20 @@ class TestPrepareRamdisk(PXETestCase):
         task.driver.boot.prepare_ramdisk(task, {})
         self.assertEqual([('bootdev', 'pxe', True)], self.calls)
 
+    def test_conductor_default_deploy_images(self):
+        # As Ironic: a node whose driver_info names no deploy image boots
+        # [conductor]deploy_kernel and deploy_ramdisk.
+        self.config(deploy_kernel=self.image('deploy_kernel'),
+                    deploy_ramdisk='file://' + self.image('deploy_ramdisk'),
+                    group='conductor')
+        task = self.task(driver_info={'deploy_kernel': self.image('kernel')})
+        task.driver.boot.validate(task)
+        task.driver.boot.prepare_ramdisk(task, {})
+        node_dir = os.path.join(self.tftp_root, task.node.uuid)
+        self.assertEqual('kernel bytes', self.read(node_dir, 'deploy_kernel'))
+        self.assertEqual('deploy_ramdisk bytes',
+                         self.read(node_dir, 'deploy_ramdisk'))
+
     def test_clean_up_ramdisk_removes_only_the_deploy_images(self):
         task = self.task()
         task.driver.boot.prepare_ramdisk(task, {})

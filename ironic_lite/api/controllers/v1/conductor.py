@@ -15,6 +15,7 @@ from ironic_lite.api import rings
 from ironic_lite.api import timestamps
 from ironic_lite.api import versions
 from ironic_lite.api.controllers import link
+from ironic_lite.api.controllers.v1 import conductor_event
 from ironic_lite.api.controllers.v1 import listing
 from ironic_lite.api.controllers.v1 import routing
 from ironic_lite.api.controllers.v1 import types
@@ -31,10 +32,11 @@ DETAIL_FIELDS = DEFAULT_FIELDS + ('drivers', 'created_at', 'updated_at',
 # extensions").
 SHOW_FIELDS = DETAIL_FIELDS + ('node_count', 'node_count_by_provision_state',
                                'state', 'seconds_since_heartbeat',
-                               'heartbeat_timeout', 'version')
+                               'heartbeat_timeout', 'version', 'pxe_health')
 # The API fields that are columns, and id; never internal ones (online).
 _SORTABLE = ((db_sqlalchemy.sortable_columns(models.Conductor)
-              & (frozenset(SHOW_FIELDS) | {'id'})) - {'drivers', 'version'}
+              & (frozenset(SHOW_FIELDS) | {'id'}))
+             - {'drivers', 'version', 'pxe_health'}
              | {'last_seen'})
 _COMPUTED = frozenset({'alive', 'drivers'})
 # Sort keys that are API names for a column of another name.
@@ -106,6 +108,7 @@ def render(request, row: models.Conductor, fields: tuple[str, ...],
         'seconds_since_heartbeat': lambda: seconds_since_heartbeat(row, now),
         'heartbeat_timeout': lambda: CONF.conductor.heartbeat_timeout,
         'version': lambda: row.version,
+        'pxe_health': lambda: row.pxe_health,
     }
     result = {field: values[field]() for field in fields}
     result['links'] = link.self_and_bookmark(request, 'conductors',
@@ -131,8 +134,16 @@ def show(request, row: models.Conductor, fields: list[str] | None) -> dict:
 class ConductorsController(rest.RestController):
     """GET /v1/conductors and /v1/conductors/{hostname}."""
 
+    # /v1/conductors/{hostname}/<name> (ironic-lite extensions).
+    _subresources = {
+        'events': conductor_event.ConductorHostEventsController,
+    }
+
     @pecan.expose()
     def _route(self, args, request=None):
+        if len(args) >= 2 and args[1] in self._subresources:
+            subresource = self._subresources[args[1]](args[0])
+            return subresource._route(args[2:], request)
         routing.refuse_extra_segments(args, 1)
         return super()._route(args, request)
 
