@@ -64,10 +64,17 @@ class ClusterTestMixin:
 
     def patch_all(self, uuids, value: str) -> None:
         def patch(uuid):
-            response = self.cluster.request(
-                'PATCH', '/v1/nodes/%s' % uuid,
-                json=[{'op': 'add', 'path': '/extra/touched', 'value':
-                       value}])
+            # A conductor's take-over pass may hold the node for a moment:
+            # 409 NodeLocked is an answer to retry, as the stock clients
+            # retry it; anything else but 200 is a failure.
+            def attempt():
+                response = self.cluster.request(
+                    'PATCH', '/v1/nodes/%s' % uuid,
+                    json=[{'op': 'add', 'path': '/extra/touched', 'value':
+                           value}])
+                return None if response.status_code == 409 else [response]
+            [response] = wait_for(attempt, timeout=20, interval=0.2,
+                                message='node %s to be unlocked' % uuid)
             self.assertEqual(200, response.status_code, response.text)
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             list(pool.map(patch, uuids))
