@@ -158,6 +158,12 @@ OTHER_RULES = [
     _reader('baremetal:conductor:get', 'Retrieve Conductor records',
             [('GET', '/conductors'), ('GET', '/conductors/{hostname}'),
              ('GET', _NODE + '/conductor')]),
+    _reader('baremetal:conductor:get_impact', 'Preview which nodes would '
+            'move, and which would be orphaned, if a conductor stopped',
+            [('GET', '/conductors/{hostname}/impact')]),
+    _reader('baremetal:conductor_group:get', 'Retrieve the redundancy '
+            'summary of every conductor group',
+            [('GET', '/conductor_groups')]),
     _reader('baremetal:metrics:get', 'Read the Prometheus metrics, unless '
             '[api]metrics_public', [('GET', '/metrics')]),
 ]

@@ -9,6 +9,7 @@ from ironic_lite.api import versions
 from ironic_lite.api.controllers import link
 from ironic_lite.api.controllers import root_documents
 from ironic_lite.api.controllers.v1 import conductor
+from ironic_lite.api.controllers.v1 import conductor_group
 from ironic_lite.api.controllers.v1 import driver
 from ironic_lite.api.controllers.v1 import node
 from ironic_lite.api.controllers.v1 import port
@@ -24,6 +25,7 @@ class V1Controller(rest.RestController):
 
     nodes = node.NodesController()
     conductors = conductor.ConductorsController()
+    conductor_groups = conductor_group.ConductorGroupsController()
     ports = port.PortsController()
     drivers = driver.DriversController()
 

@@ -15,6 +15,7 @@ from ironic_lite.api import rings
 from ironic_lite.api import timestamps
 from ironic_lite.api import versions
 from ironic_lite.api.controllers import link
+from ironic_lite.api.controllers.v1 import conductor_impact
 from ironic_lite.api.controllers.v1 import listing
 from ironic_lite.api.controllers.v1 import routing
 from ironic_lite.api.controllers.v1 import types
@@ -131,8 +132,14 @@ def show(request, row: models.Conductor, fields: list[str] | None) -> dict:
 class ConductorsController(rest.RestController):
     """GET /v1/conductors and /v1/conductors/{hostname}."""
 
+    # The resources of one conductor (ironic-lite extensions).
+    _subresources = {'impact': conductor_impact.ConductorImpactController}
+
     @pecan.expose()
     def _route(self, args, request=None):
+        if len(args) >= 2 and args[1] in self._subresources:
+            return self._subresources[args[1]](args[0])._route(args[2:],
+                                                                request)
         routing.refuse_extra_segments(args, 1)
         return super()._route(args, request)
 
