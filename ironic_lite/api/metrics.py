@@ -46,12 +46,13 @@ _LITERALS = frozenset(_ITEM_AFTER) | {
     'v1', 'metrics', 'detail', 'states', 'power', 'provision', 'raid',
     'console', 'boot_device', 'supported', 'management', 'validate',
     'maintenance', 'properties', 'conductor', 'boot_mode', 'secure_boot',
-    'indicators', 'inventory', 'history', 'bios', 'children',
-    'conductor_groups', 'impact'}
+    'indicators', 'inventory', 'history', 'bios', 'children'}
 # Collection segments followed by one of these name no item.
 _NOT_ITEMS = frozenset({'detail', 'validate'})
 UNMATCHED = 'unmatched'
 
+# The segments of the redundancy extensions (conductor groups, impact).
+_LITERALS |= {'conductor_groups', 'impact'}
 
 def route_template(path: str) -> str:
     """The route ``path`` takes, items replaced by their names:
