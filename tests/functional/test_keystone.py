@@ -100,7 +100,7 @@ class TestKeystone(base.FunctionalTestCase):
             if token:
                 headers['X-Auth-Token'] = token
             for serial, row in enumerate(rows):
-                method, path, body, rule, kind, success = row
+                method, path, body = row[:3]
                 node = requests.post(
                     self.url + '/v1/nodes', json={'driver': 'fake-hardware'},
                     headers=admin, timeout=30).json()['uuid']
@@ -113,12 +113,19 @@ class TestKeystone(base.FunctionalTestCase):
                 response = requests.request(
                     method, self.url + path, json=body, headers=headers,
                     timeout=60)
-                expected = test_policy.expected_status(caller, kind, success)
+                expected, _rule, empty = test_policy.expected(caller, row)
                 if response.status_code != expected:
                     problems.append('%s %s as %s: %s, expected %s' % (
                         method, row[1], caller, response.status_code,
                         expected))
+                elif empty and response.json()[row[1].split('/')[2]]:
+                    # The project owns none of the nodes: it lists none.
+                    problems.append('%s %s as %s: not empty' % (
+                        method, row[1], caller))
         self.assertEqual([], problems)
+        listed = self.get('/v1/nodes', tokens['project_member'])
+        self.assertEqual((200, []), (listed.status_code,
+                                     listed.json()['nodes']))
 
     def check_openstack_cli(self):
         self.keystone.register_endpoint('baremetal', self.url)

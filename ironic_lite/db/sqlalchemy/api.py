@@ -169,7 +169,15 @@ def _node_filters(query, filters: dict):
     if filters.get('ring_keys_not_in') is not None:
         query = query.where(sa.not_(_ring_keys_predicate(
             filters['ring_keys_not_in'])))
+    if filters.get('project') is not None:
+        query = query.where(_of_project(filters['project']))
     return query
+
+
+def _of_project(project: str):
+    """Nodes the project owns or leases."""
+    return sa.or_(models.Node.owner == project,
+                  models.Node.lessee == project)
 
 
 def _conductor_filters(query, filters: dict):
@@ -205,7 +213,8 @@ def _translate_node_duplicate(error: db_exc.DBDuplicateEntry, values: dict):
 
 
 def _port_query():
-    return (sa.select(models.Port, models.Node.uuid)
+    return (sa.select(models.Port, models.Node.uuid, models.Node.owner,
+                      models.Node.lessee)
             .join(models.Node, models.Node.id == models.Port.node_id))
 
 
@@ -513,8 +522,9 @@ class Connection:
         conductor id: nodes with another affinity or none), ring_arcs
         (:data:`RingArcs`, as ``hash_ring.Rings.arcs_of`` gives them),
         ring_keys_in and ring_keys_not_in (``(conductor_group, driver)``
-        pairs: the nodes of those rings, or of none of them).
-        ``columns``, when given, are the only ones loaded (with id).
+        pairs: the nodes of those rings, or of none of them) and project
+        (nodes it owns or leases). ``columns``, when given, are the only
+        ones loaded (with id).
 
         ``plain``: the nodes as plain rows of ``columns`` only, not ORM
         objects, the JSON documents as the text stored (None for none),
@@ -701,8 +711,10 @@ class Connection:
     def _ports(self, query) -> list[models.Port]:
         with self._reader() as session:
             rows = []
-            for port, node_uuid in session.execute(query):
+            for port, node_uuid, owner, lessee in session.execute(query):
                 port.node_uuid = node_uuid
+                # What the policy checks a port against: its node's.
+                port.node_owner, port.node_lessee = owner, lessee
                 rows.append(port)
             return rows
 
@@ -711,13 +723,16 @@ class Connection:
                       marker: models.Port | None = None,
                       sort_key: str = 'id',
                       sort_dir: str = 'asc') -> list[models.Port]:
-        """Ports matching every filter (node_id, address), one page in the
-        order asked."""
+        """Ports matching every filter (node_id, address, project: of the
+        nodes a project owns or leases), one page in the order asked."""
         query = _port_query()
+        filters = filters or {}
         for name in ('node_id', 'address'):
-            if (filters or {}).get(name) is not None:
+            if filters.get(name) is not None:
                 query = query.where(getattr(models.Port, name)
                                     == filters[name])
+        if filters.get('project') is not None:
+            query = query.where(_of_project(filters['project']))
         return self._ports(_paginate(query, models.Port, limit, sort_key,
                                      sort_dir, marker))
 

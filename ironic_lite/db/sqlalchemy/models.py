@@ -108,6 +108,8 @@ class Node(TimestampMixin, Base):
                  'ring_position'),
         sa.Index('nodes_provision_state_idx', 'provision_state'),
         sa.Index('nodes_reservation_idx', 'reservation'),
+        sa.Index('nodes_owner_idx', 'owner'),
+        sa.Index('nodes_lessee_idx', 'lessee'),
         TABLE_OPTIONS,
     )
 
@@ -147,6 +149,11 @@ class Node(TimestampMixin, Base):
                           server_default=sa.false())
     protected_reason = sa.Column(sa.Text)
     resource_class = sa.Column(sa.String(80))
+    # Keystone project ids: who owns the node and who leases it. Not API
+    # fields before 1.50/1.65; the policy and the lists of project-scoped
+    # callers go by them.
+    owner = sa.Column(sa.String(255))
+    lessee = sa.Column(sa.String(255))
 
     driver_info = sa.Column(JSONEncoded())
     driver_internal_info = sa.Column(JSONEncoded())

@@ -64,7 +64,8 @@ def set_power_state(request, node_ident: str, body) -> None:
     """PUT /v1/nodes/{node_ident}/states/power, checked in Ironic's
     order."""
     row = _nodes().get_node(request, node_ident)
-    policy.authorize_node(request, 'baremetal:node:set_power_state', row)
+    policy.authorize_node(
+        request, 'baremetal:node:set_power_state', row, node_ident)
     # Which conductor, before any look at the request (Ironic's order).
     request.rpcapi.get_conductor_for(row)
     arguments = _arguments(body, ('target',), ('timeout',))
@@ -94,7 +95,7 @@ def validate(request, node_ident: str | None) -> dict:
             request, Minor.NODE_NAME):
         raise exception.NotAcceptable()
     row = _nodes().get_node(request, node_ident)
-    policy.authorize_node(request, 'baremetal:node:validate', row)
+    policy.authorize_node(request, 'baremetal:node:validate', row, node_ident)
     return request.rpcapi.validate_driver_interfaces(request.context, row)
 
 
@@ -149,7 +150,8 @@ class SupportedBootDevicesController(NodePart):
     def get(self):
         request = pecan.request
         row = self.node(request)
-        policy.authorize_node(request, 'baremetal:node:get_boot_device', row)
+        policy.authorize_node(
+            request, 'baremetal:node:get_boot_device', row, self.node_ident)
         return {'supported_boot_devices':
                 request.rpcapi.get_supported_boot_devices(request.context,
                                                           row)}
@@ -164,7 +166,8 @@ class BootDeviceController(NodePart):
     def get(self):
         request = pecan.request
         row = self.node(request)
-        policy.authorize_node(request, 'baremetal:node:get_boot_device', row)
+        policy.authorize_node(
+            request, 'baremetal:node:get_boot_device', row, self.node_ident)
         return request.rpcapi.get_boot_device(request.context, row)
 
     @expose.expose(None, body=types.jsontype, status_code=204)
@@ -177,7 +180,8 @@ class BootDeviceController(NodePart):
         persistent = api_fields.check_bool()(
             request, 'persistent', arguments.get('persistent', False))
         row = self.node(request)
-        policy.authorize_node(request, 'baremetal:node:set_boot_device', row)
+        policy.authorize_node(
+            request, 'baremetal:node:set_boot_device', row, self.node_ident)
         request.rpcapi.set_boot_device(request.context, row, device,
                                        persistent=persistent)
 
@@ -201,7 +205,7 @@ class MaintenanceController(NodePart):
 
     def _set(self, request, rule: str, changes: dict) -> None:
         row = self.node(request)
-        policy.authorize_node(request, rule, row)
+        policy.authorize_node(request, rule, row, self.node_ident)
         with _nodes()._no_host_is_bad_request():
             request.rpcapi.update_node(request.context, row, changes)
 

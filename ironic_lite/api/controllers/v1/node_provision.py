@@ -103,7 +103,8 @@ def set_provision_state(request, node_ident: str, body, get_node) -> None:
     if since is not None:
         versions.require(request, since, explain=False)
     row = get_node(request, node_ident)
-    policy.authorize_node(request, 'baremetal:node:set_provision_state', row)
+    policy.authorize_node(
+        request, 'baremetal:node:set_provision_state', row, node_ident)
 
     if target in ('active', 'rebuild') and row.maintenance:
         raise exception.NodeInMaintenance(op='provisioning', node=row.uuid)

@@ -73,7 +73,8 @@ class NodeTraitsController(node_management.NodeItems):
     def get_all(self):
         request = pecan.request
         row = self.node(request)
-        policy.authorize_node(request, 'baremetal:node:traits:list', row)
+        policy.authorize_node(
+            request, 'baremetal:node:traits:list', row, self.node_ident)
         return {'traits': list(row.traits or [])}
 
     @expose.expose(None, types.text, status_code=204)
@@ -87,7 +88,8 @@ class NodeTraitsController(node_management.NodeItems):
         else:
             traits, replace = _traits_of(body), True
         row = self.node(request)
-        policy.authorize_node(request, 'baremetal:node:traits:set', row)
+        policy.authorize_node(
+            request, 'baremetal:node:traits:set', row, self.node_ident)
         request.rpcapi.add_node_traits(request.context, row, traits,
                                        replace=replace)
         if trait is not None:
@@ -98,6 +100,7 @@ class NodeTraitsController(node_management.NodeItems):
     def delete(self, trait=None):
         request = pecan.request
         row = self.node(request)
-        policy.authorize_node(request, 'baremetal:node:traits:delete', row)
+        policy.authorize_node(
+            request, 'baremetal:node:traits:delete', row, self.node_ident)
         request.rpcapi.remove_node_traits(
             request.context, row, None if trait is None else [trait])

@@ -44,7 +44,8 @@ class NodeVifsController(node_management.NodeItems):
     def get_all(self):
         request = pecan.request
         row = self.node(request)
-        policy.authorize_node(request, 'baremetal:node:vif:list', row)
+        policy.authorize_node(
+            request, 'baremetal:node:vif:list', row, self.node_ident)
         return {'vifs': request.rpcapi.vif_list(request.context, row)}
 
     @expose.expose(None, body=types.jsontype, status_code=204)
@@ -52,7 +53,8 @@ class NodeVifsController(node_management.NodeItems):
         request = pecan.request
         vif_info = _check_vif_info(request, vif)
         row = self.node(request)
-        policy.authorize_node(request, 'baremetal:node:vif:attach', row)
+        policy.authorize_node(
+            request, 'baremetal:node:vif:attach', row, self.node_ident)
         request.rpcapi.vif_attach(request.context, row, vif_info)
 
     @expose.expose(None, types.text, status_code=204)
@@ -60,5 +62,6 @@ class NodeVifsController(node_management.NodeItems):
         request = pecan.request
         _check_vif_id(request, vif_id)
         row = self.node(request)
-        policy.authorize_node(request, 'baremetal:node:vif:detach', row)
+        policy.authorize_node(
+            request, 'baremetal:node:vif:detach', row, self.node_ident)
         request.rpcapi.vif_detach(request.context, row, vif_id)

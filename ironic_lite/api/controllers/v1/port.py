@@ -171,7 +171,14 @@ class PortsController(rest.RestController):
     def _list(self, detail_endpoint: bool, *, node, node_uuid, address,
               portgroup, marker, limit, sort_key, sort_dir, fields, detail):
         request = pecan.request
-        policy.authorize('baremetal:port:get', request.context)
+        parent = None
+        if self.node_ident is not None:
+            # Ports below a node are as visible as the node; one the
+            # caller may not see is not found, as in Ironic.
+            parent = _node_by_ident(request, self.node_ident)
+            policy.authorize_node(request, 'baremetal:node:get', parent,
+                                  self.node_ident, conceal=True)
+        project = policy.list_project(request, 'port')
         if portgroup is not None:
             versions.require(request, Minor.PORTGROUP_LINKS, explain=False)
         for name in [*(fields or ()), sort_key]:
@@ -188,8 +195,10 @@ class PortsController(rest.RestController):
         if portgroup is not None:
             # As Ironic for a port group it does not have.
             raise exception.PortgroupNotFound(portgroup=portgroup)
-        query = {}
-        if node_ident is not None:
+        query = {'project': project}
+        if parent is not None:
+            query['node_id'] = parent.id
+        elif node_ident is not None:
             query['node_id'] = _node_by_ident(request, node_ident).id
         if address is not None:
             query['address'] = normalize_mac(address)
@@ -236,7 +245,6 @@ class PortsController(rest.RestController):
     @expose.expose(types.jsontype, types.uuid, types.listtype)
     def get_one(self, port_uuid, fields=None):
         request = pecan.request
-        policy.authorize('baremetal:port:get', request.context)
         self._refuse_below_node()
         for name in fields or ():
             api_fields.require_version(request, FIELDS, name)
@@ -244,15 +252,22 @@ class PortsController(rest.RestController):
         shown = listing.return_fields(request, fields, None,
                                       frozenset(visible), visible, visible)
         row = request.dbapi.get_port_by_uuid(port_uuid)
+        policy.authorize_port(request, 'baremetal:port:get', row, port_uuid)
         return PortRenderer(request, shown).render(row)
 
     @expose.expose(types.jsontype, body=types.jsontype, status_code=201)
     def post(self, port):
         request = pecan.request
-        policy.authorize('baremetal:port:create', request.context)
         self._refuse_below_node()
         values = api_fields.parse_new(request, FIELDS, port, 'port')
-        node_row = _node_for_write(request, values.pop('node_uuid'))
+        node_uuid = values.pop('node_uuid')
+        try:
+            node_row = request.dbapi.get_node_by_uuid(node_uuid)
+        except exception.NodeNotFound as e:
+            # Told only to those the policy lets create ports at all.
+            policy.authorize_port_create(request, None)
+            raise exception.InvalidParameterValue(err=e.faultstring)
+        policy.authorize_port_create(request, node_row)
         values.pop('portgroup_uuid', None)
         values['uuid'] = api_fields.new_uuid(values)
         with _nodes()._no_host_is_bad_request():
@@ -265,18 +280,20 @@ class PortsController(rest.RestController):
     @expose.expose(types.jsontype, types.uuid, body=types.jsontype)
     def patch(self, port_uuid, patch):
         request = pecan.request
-        policy.authorize('baremetal:port:update', request.context)
         self._refuse_below_node()
         patching.check(request, FIELDS, patch)
         row = request.dbapi.get_port_by_uuid(port_uuid)
+        policy.authorize_port(request, 'baremetal:port:update', row,
+                              port_uuid)
         return full(request, _patch_port(request, row, patch))
 
     @expose.expose(None, types.uuid, status_code=204)
     def delete(self, port_uuid):
         request = pecan.request
-        policy.authorize('baremetal:port:delete', request.context)
         self._refuse_below_node()
         row = request.dbapi.get_port_by_uuid(port_uuid)
+        policy.authorize_port(request, 'baremetal:port:delete', row,
+                              port_uuid)
         node_row = request.dbapi.get_node_by_id(row.node_id)
         with _nodes()._no_host_is_bad_request():
             request.rpcapi.destroy_port(request.context,
