@@ -323,6 +323,10 @@ def _write_samples(service: Service, clock: Clock, samples: Samples,
     clock.tick(60)
     _management_samples(samples, uuids)
 
+    # Last: rack2 loses its conductors and its nodes become orphans.
+    clock.tick(60)
+    _redundancy_samples(service, samples)
+
 
 def _version_samples(samples: Samples) -> None:
     samples.write_body('api-root-response.json',
@@ -410,6 +414,21 @@ def _conductor_samples(samples: Samples, nodes: list[dict]) -> None:
     node = next(item for item in nodes if item['conductor'] == special)
     samples.write_body('node-conductor-response.json',
                        samples.get('/v1/nodes/%s/conductor' % node['name']))
+
+
+def _redundancy_samples(service: Service, samples: Samples) -> None:
+    samples.write_body(
+        'conductor-impact-response.json',
+        samples.get('/v1/conductors/%s/impact?limit=2' % CONDUCTORS[0][0]))
+    for host, group, _hardware in CONDUCTORS:
+        if group == 'rack2':
+            service.stop_conductor(host)
+    samples.write_body(
+        'nodes-list-orphaned-response.json',
+        samples.get('/v1/nodes?' + _query(
+            orphaned='true', fields='uuid,name,conductor_group,conductor')))
+    samples.write_body('conductor-groups-list-response.json',
+                       samples.get('/v1/conductor_groups'))
 
 
 def _error_samples(samples: Samples) -> None:

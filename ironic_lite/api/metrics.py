@@ -2,8 +2,8 @@
 
 Two kinds: the API's own requests, counted as they are answered, and the
 conductors, read from the database when ``GET /metrics`` is scraped (no
-background thread; one query for the conductors and one per alive
-conductor for its nodes).
+background thread; one query for the conductors, one per alive
+conductor for its nodes and one for the orphaned nodes).
 """
 
 import datetime
@@ -14,6 +14,7 @@ import prometheus_client
 from prometheus_client import core as prometheus_core
 from prometheus_client import registry as prometheus_registry
 
+from ironic_lite.api import orphans
 from ironic_lite.common import hash_ring
 from ironic_lite.conf import CONF
 
@@ -51,6 +52,8 @@ _LITERALS = frozenset(_ITEM_AFTER) | {
 _NOT_ITEMS = frozenset({'detail', 'validate'})
 UNMATCHED = 'unmatched'
 
+# The segments of the redundancy extensions (conductor groups, impact).
+_LITERALS |= {'conductor_groups', 'impact'}
 
 def route_template(path: str) -> str:
     """The route ``path`` takes, items replaced by their names:
@@ -134,6 +137,7 @@ class ConductorCollector(prometheus_registry.Collector):
         yield up
         yield heartbeat
         yield nodes
+        yield orphans.metric(self._dbapi, self._rings)
 
 
 def public_paths() -> frozenset[str]:

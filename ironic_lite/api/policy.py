@@ -265,6 +265,14 @@ OTHER_RULES = [
            ('GET', _NODE + '/conductor'),
            ('GET', '/conductors/{hostname}/events'),
            ('GET', '/conductor_events')], _LEGACY_READER),
+    # Not Ironic's: ironic-lite's redundancy extensions.
+    _rule('baremetal:conductor:get_impact', SYSTEM_READER, SYSTEM,
+          'Preview which nodes would move, and which would be orphaned, '
+          'if a conductor stopped',
+          [('GET', '/conductors/{hostname}/impact')], _LEGACY_READER),
+    _rule('baremetal:conductor_group:get', SYSTEM_READER, SYSTEM,
+          'Retrieve the redundancy summary of every conductor group',
+          [('GET', '/conductor_groups')], _LEGACY_READER),
     # Not Ironic's: ironic-lite's Prometheus endpoint.
     _rule('baremetal:metrics:get', SYSTEM_READER, SYSTEM,
           'Read the Prometheus metrics, unless [api]metrics_public',

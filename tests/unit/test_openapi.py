@@ -20,6 +20,8 @@ from ironic_lite.api.controllers import root
 from ironic_lite.api.controllers import v1
 from ironic_lite.api.controllers.v1 import conductor
 from ironic_lite.api.controllers.v1 import conductor_event
+from ironic_lite.api.controllers.v1 import conductor_group
+from ironic_lite.api.controllers.v1 import conductor_impact
 from ironic_lite.api.controllers.v1 import driver
 from ironic_lite.api.controllers.v1 import node
 from ironic_lite.api.controllers.v1 import node_management
@@ -52,6 +54,8 @@ _OWN_ROUTING = (
     conductor_event.ConductorEventsController,
     conductor_event.ConductorHostEventsController,
     node.NodeConductorController,
+    conductor_group.ConductorGroupsController,
+    conductor_impact.ConductorImpactController,
     port.PortsController,
     driver.DriverPropertiesController,
     # /drivers/{driver_name}/properties to DriverPropertiesController.

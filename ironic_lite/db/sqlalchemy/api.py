@@ -156,6 +156,15 @@ def _arcs_predicate(ring_arcs: RingArcs):
     return sa.or_(*per_ring) if per_ring else sa.false()
 
 
+def _ring_keys_predicate(ring_keys: Iterable[tuple[str, str]]):
+    """Nodes whose (conductor_group, driver) is one of ``ring_keys``; none
+    for no key. One term per ring, whatever the number of nodes."""
+    node = models.Node
+    terms = [sa.and_(node.conductor_group == group, node.driver == driver)
+             for group, driver in sorted(ring_keys)]
+    return sa.or_(*terms) if terms else sa.false()
+
+
 def _node_filters(query, filters: dict):
     node = models.Node
     for name in ('provision_state', 'driver', 'resource_class', 'fault',
@@ -181,6 +190,11 @@ def _node_filters(query, filters: dict):
             node.conductor_affinity != filters['conductor_affinity_not']))
     if filters.get('ring_arcs') is not None:
         query = query.where(_arcs_predicate(filters['ring_arcs']))
+    if filters.get('ring_keys_in') is not None:
+        query = query.where(_ring_keys_predicate(filters['ring_keys_in']))
+    if filters.get('ring_keys_not_in') is not None:
+        query = query.where(sa.not_(_ring_keys_predicate(
+            filters['ring_keys_not_in'])))
     if filters.get('project') is not None:
         query = query.where(_of_project(filters['project']))
     return query
@@ -687,9 +701,11 @@ class Connection:
         reservation_in (holders of the lock: hostnames), maintenance (bool),
         associated (bool), reserved (bool), conductor_affinity_not (a
         conductor id: nodes with another affinity or none), ring_arcs
-        (:data:`RingArcs`, as ``hash_ring.Rings.arcs_of`` gives them) and
-        project (nodes it owns or leases). ``columns``, when given, are
-        the only ones loaded (with id).
+        (:data:`RingArcs`, as ``hash_ring.Rings.arcs_of`` gives them),
+        ring_keys_in and ring_keys_not_in (``(conductor_group, driver)``
+        pairs: the nodes of those rings, or of none of them) and project
+        (nodes it owns or leases). ``columns``, when given, are the only
+        ones loaded (with id).
 
         ``plain``: the nodes as plain rows of ``columns`` only, not ORM
         objects, the JSON documents as the text stored (None for none),
@@ -963,6 +979,20 @@ class Connection:
             sa.select(state, sa.func.count(models.Node.id)), filters or {})
         with self._reader() as session:
             return dict(session.execute(query.group_by(state)).all())
+
+    def count_nodes_by_ring_key(self, filters: dict | None = None
+                                ) -> dict[tuple[str, str], int]:
+        """How many nodes match the filters (as :meth:`get_node_list`
+        takes them), per ``(conductor_group, driver)``, in one query;
+        pairs with no node are left out."""
+        node = models.Node
+        query = _node_filters(
+            sa.select(node.conductor_group, node.driver,
+                      sa.func.count(node.id)), filters or {})
+        with self._reader() as session:
+            rows = session.execute(query.group_by(node.conductor_group,
+                                                  node.driver)).all()
+        return {(group, driver): count for group, driver, count in rows}
 
 
 @sa.event.listens_for(sa.engine.Engine, 'connect')

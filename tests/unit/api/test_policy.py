@@ -96,6 +96,7 @@ LEGACY_READ = {
     'baremetal:node:traits:list', 'baremetal:port:list_all',
     'baremetal:port:get', 'baremetal:driver:get',
     'baremetal:driver:get_properties', 'baremetal:conductor:get',
+    'baremetal:conductor:get_impact', 'baremetal:conductor_group:get',
     'baremetal:metrics:get'}
 PROJECT_CALLERS = ('project_member', 'project_other')
 
@@ -115,6 +116,10 @@ MATRIX = [
     ('GET', '/v1/conductor_events', None, 'baremetal:conductor:get',
      READER, REFUSED, 200),
     ('GET', '/v1/nodes/{node}/conductor', None, 'baremetal:conductor:get',
+     READER, REFUSED, 200),
+    ('GET', '/v1/conductors/{conductor}/impact', None,
+     'baremetal:conductor:get_impact', READER, REFUSED, 200),
+    ('GET', '/v1/conductor_groups', None, 'baremetal:conductor_group:get',
      READER, REFUSED, 200),
     ('GET', '/v1/drivers', None, 'baremetal:driver:get', READER, REFUSED,
      200),

@@ -1,13 +1,16 @@
 """The ``ring_arcs`` node filter selects exactly the nodes the hash ring gives
 a conductor, on SQLite, MariaDB and PostgreSQL."""
 
+import collections
 import itertools
 
 import sqlalchemy as sa
 from oslo_utils import timeutils
 
 from ironic_lite.common import hash_ring
+from ironic_lite.common import ring_impact
 from ironic_lite.common import ring_position
+from ironic_lite.conf import CONF
 from ironic_lite.db import migration
 from ironic_lite.db.sqlalchemy import api as db_sqlalchemy
 from ironic_lite.db.sqlalchemy import models
@@ -182,6 +185,82 @@ class RingFilterTests:
         self.assertEqual([], self.dbapi.get_node_list({'ring_arcs': {
             ('', 'ipmi'): ((None, None),),
             ('rack2', 'fake-hardware'): ((None, None),)}}))
+
+    # Orphans: whole rings in or out
+
+    def test_ring_keys_select_whole_rings(self):
+        nodes = fleet_nodes(400) + [
+            (u, driver, group) for u, (driver, group) in zip(
+                ring_tests.node_uuids(20, seed=11),
+                itertools.cycle([('fake-hardware', 'rack9'),
+                                 ('redfish', '')]))]
+        insert_nodes(self.dbapi, nodes)
+        served = frozenset({('', 'fake-hardware'), ('rack2', 'ipmi')})
+
+        def listed(filters, **kwargs) -> list[str]:
+            return [row.uuid for row in self.dbapi.get_node_list(
+                filters, **kwargs)]
+
+        inside = sorted(u for u, d, g in nodes if (g, d) in served)
+        outside = sorted(u for u, d, g in nodes if (g, d) not in served)
+        self.assertEqual(inside, sorted(listed({'ring_keys_in': served})))
+        self.assertEqual(outside,
+                         sorted(listed({'ring_keys_not_in': served})))
+        self.assertEqual([], listed({'ring_keys_in': frozenset()}))
+        self.assertEqual(len(nodes), len(listed(
+            {'ring_keys_not_in': frozenset()})))
+        self.assertEqual(len(outside), self.dbapi.count_nodes(
+            {'ring_keys_not_in': served}))
+        # With another filter, page by page.
+        paged, marker = [], None
+        while True:
+            page = self.dbapi.get_node_list(
+                {'ring_keys_not_in': served, 'driver': 'fake-hardware'},
+                limit=7, marker=marker, sort_key='name')
+            paged += [row.uuid for row in page]
+            if len(page) < 7:
+                break
+            marker = page[-1]
+        self.assertEqual(sorted(u for u, d, g in nodes
+                                if (g, d) not in served
+                                and d == 'fake-hardware'), sorted(paged))
+
+        self.assertEqual(collections.Counter((g, d) for _, d, g in nodes),
+                         self.dbapi.count_nodes_by_ring_key())
+        self.assertEqual(
+            collections.Counter((g, d) for _, d, g in nodes
+                                if (g, d) not in served),
+            self.dbapi.count_nodes_by_ring_key({'ring_keys_not_in': served}))
+
+    def test_impact_arcs_select_the_nodes_that_move(self):
+        nodes = fleet_nodes(2000)
+        insert_nodes(self.dbapi, nodes)
+        ring_tests.register_fleet(self.dbapi, FLEET)
+        before = hash_ring.HashRingManager(self.dbapi).current()
+        for leaving in ('conductor-1', 'rack2-a'):
+            impact = ring_impact.of_stopping(
+                before, leaving, 2 ** CONF.hash_partition_exponent)
+            after = {key: hash_ring.Ring(ring.hosts - {leaving},
+                                         2 ** CONF.hash_partition_exponent)
+                     for key, ring in before.rings.items()
+                     if ring.hosts - {leaving}}
+            expected = collections.defaultdict(set)
+            for node_uuid, driver, group in nodes:
+                ring = before.rings[(group, driver)]
+                if ring.owner(node_uuid) == leaving:
+                    new_ring = after.get((group, driver))
+                    expected[new_ring and new_ring.owner(node_uuid)].add(
+                        node_uuid)
+            found = {owner: {row.uuid for row in self.dbapi.get_node_list(
+                {'ring_arcs': arcs})} for owner, arcs in impact.moves.items()}
+            if impact.orphaned:
+                found[None] = {row.uuid for row in self.dbapi.get_node_list(
+                    {'ring_arcs': impact.orphaned})}
+            self.assertEqual(dict(expected), found, leaving)
+            self.assertEqual(
+                set().union(*expected.values()),
+                {row.uuid for row in self.dbapi.get_node_list(
+                    {'ring_arcs': impact.served()})})
 
 
 class SQLiteRingFilterTest(RingFilterTests, base.DBTestCase):

@@ -10,6 +10,7 @@ from ironic_lite.api.controllers import link
 from ironic_lite.api.controllers import root_documents
 from ironic_lite.api.controllers.v1 import conductor
 from ironic_lite.api.controllers.v1 import conductor_event
+from ironic_lite.api.controllers.v1 import conductor_group
 from ironic_lite.api.controllers.v1 import driver
 from ironic_lite.api.controllers.v1 import node
 from ironic_lite.api.controllers.v1 import port
@@ -26,6 +27,7 @@ class V1Controller(rest.RestController):
     nodes = node.NodesController()
     conductors = conductor.ConductorsController()
     conductor_events = conductor_event.ConductorEventsController()
+    conductor_groups = conductor_group.ConductorGroupsController()
     ports = port.PortsController()
     drivers = driver.DriversController()
 

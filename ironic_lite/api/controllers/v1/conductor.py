@@ -16,6 +16,7 @@ from ironic_lite.api import timestamps
 from ironic_lite.api import versions
 from ironic_lite.api.controllers import link
 from ironic_lite.api.controllers.v1 import conductor_event
+from ironic_lite.api.controllers.v1 import conductor_impact
 from ironic_lite.api.controllers.v1 import listing
 from ironic_lite.api.controllers.v1 import routing
 from ironic_lite.api.controllers.v1 import types
@@ -137,6 +138,7 @@ class ConductorsController(rest.RestController):
     # /v1/conductors/{hostname}/<name> (ironic-lite extensions).
     _subresources = {
         'events': conductor_event.ConductorHostEventsController,
+        'impact': conductor_impact.ConductorImpactController,
     }
 
     @pecan.expose()

@@ -11,6 +11,7 @@ from oslo_utils import uuidutils
 from pecan import rest
 
 from ironic_lite.api import expose
+from ironic_lite.api import orphans
 from ironic_lite.api import policy
 from ironic_lite.api import rings
 from ironic_lite.api import versions
@@ -194,6 +195,8 @@ _FILTERS_SINCE = {
     'fault': Minor.FAULT,
     'conductor_group': Minor.CONDUCTOR_GROUP,
     'conductor': Minor.CONDUCTORS,
+    # An ironic-lite extension: nodes no alive conductor can take.
+    'orphaned': Minor.CONDUCTORS,
 }
 _QUIET_FILTERS = frozenset({'provision_state'})
 # A list sorts by the node's API fields that are columns, and by id (the
@@ -622,6 +625,10 @@ class NodesController(rest.RestController):
         if hostname:
             query['ring_arcs'] = rings.rings_for(request).arcs_of(
                 hostname)
+        orphaned = query.pop('orphaned', None)
+        if orphaned is not None:
+            query.update(orphans.node_filters(rings.rings_for(request),
+                                              orphaned))
 
         marker_row = None
         if marker is not None:
@@ -646,12 +653,12 @@ class NodesController(rest.RestController):
                         types.boolean, types.boolean, types.text, types.text,
                         types.text, types.text, types.text, types.text,
                         types.text, types.text, types.text, types.text,
-                        types.listtype, types.boolean)
+                        types.listtype, types.boolean, types.boolean)
     def get_all(self, chassis_uuid=None, instance_uuid=None, associated=None,
                 maintenance=None, provision_state=None, marker=None,
                 limit=None, sort_key='id', sort_dir='asc', driver=None,
                 resource_class=None, fault=None, conductor_group=None,
-                conductor=None, fields=None, detail=None):
+                conductor=None, fields=None, detail=None, orphaned=None):
         return self._list(
             False, marker=marker, limit=limit, sort_key=sort_key,
             sort_dir=sort_dir, fields=fields, detail=detail,
@@ -660,17 +667,19 @@ class NodesController(rest.RestController):
                 associated=associated, maintenance=maintenance,
                 provision_state=provision_state, driver=driver,
                 resource_class=resource_class, fault=fault,
-                conductor_group=conductor_group, conductor=conductor))
+                conductor_group=conductor_group, conductor=conductor,
+                orphaned=orphaned))
 
     @expose.expose_read(types.jsontype, types.uuid, types.uuid,
                         types.boolean, types.boolean, types.text, types.text,
                         types.text, types.text, types.text, types.text,
-                        types.text, types.text, types.text, types.text)
+                        types.text, types.text, types.text, types.text,
+                        types.boolean)
     def detail(self, chassis_uuid=None, instance_uuid=None, associated=None,
                maintenance=None, provision_state=None, marker=None,
                limit=None, sort_key='id', sort_dir='asc', driver=None,
                resource_class=None, fault=None, conductor_group=None,
-               conductor=None):
+               conductor=None, orphaned=None):
         return self._list(
             True, marker=marker, limit=limit, sort_key=sort_key,
             sort_dir=sort_dir, fields=None, detail=None,
@@ -679,7 +688,8 @@ class NodesController(rest.RestController):
                 associated=associated, maintenance=maintenance,
                 provision_state=provision_state, driver=driver,
                 resource_class=resource_class, fault=fault,
-                conductor_group=conductor_group, conductor=conductor))
+                conductor_group=conductor_group, conductor=conductor,
+                orphaned=orphaned))
 
     @expose.expose(types.jsontype, types.text, types.text)
     def validate(self, node=None, node_uuid=None):
