@@ -3,10 +3,11 @@ conductors, the single source of truth for node ownership.
 
 There is one ring per (conductor group, hardware type), tooz's consistent
 hash ring (``tooz.hashring.HashRing``, as Ironic builds it) of the alive
-conductors of that group that enable that hardware type, each taking ``2**hash_partition_exponent`` points. A node
-belongs to the first conductor met walking the ring from the md5 of its UUID,
-so the API and every conductor, building the ring from the same database rows,
-name the same conductor, and the same one Ironic names.
+conductors of that group that enable that hardware type, each taking
+``2**hash_partition_exponent`` points. A node belongs to the first
+conductor met walking the ring from the md5 of its UUID, so the API and every
+conductor, building the ring from the same database rows, name the same
+conductor, and the same one Ironic names.
 
 Because ownership only depends on the md5 of the UUID, each node stores that
 md5 (``ring_position``) and a conductor's share of a ring is a few arcs of

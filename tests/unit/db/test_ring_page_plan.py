@@ -12,6 +12,7 @@ import json
 import sqlalchemy as sa
 
 from ironic_lite.common import hash_ring
+from ironic_lite.db.sqlalchemy import models
 from tests.unit.common import test_hash_ring as ring_tests
 from tests.unit.db import base as db_base
 from tests.unit.db import test_ring_filter
@@ -26,6 +27,7 @@ FLEET = {
 NODES = 6000
 PAGE = 300
 INDEX = 'nodes_ring_page_idx'
+ARCS_INDEX = 'nodes_ring_idx'
 
 
 class RingPagePlanTests:
@@ -85,9 +87,9 @@ class RingPagePlanTests:
     def test_other_filters_apply_before_the_page_is_cut(self):
         self.insert_fleet()
         first = self.owned('c2')[:5]
-        self.execute(sa.text("UPDATE nodes SET provision_state = 'active' "
-                             "WHERE uuid IN (%s)" % ', '.join(
-                                 "'%s'" % u for u in first)))
+        table = models.Node.__table__
+        self.execute(table.update().where(table.c.uuid.in_(first))
+                     .values(provision_state='active'))
         pages = self.walk('c2', 'asc', provision_state='active')
         self.assertEqual([first], pages)
 
@@ -116,37 +118,69 @@ class RingPagePlanTests:
 
     def test_page_uses_the_index_without_scan_or_sort(self):
         self.insert_fleet(self.PLAN_NODES)
-        marker = self.dbapi.get_node_by_uuid(self.owned('c1')[PAGE])
-        for marker_row in (None, marker):
-            statements = self.captured_selects('c1', marker_row)
-            # One query per ring of the conductor, then the page's rows.
-            self.assertEqual(3, len(statements))
-            with self.dbapi.engine.connect() as connection:
-                for statement, parameters in statements:
-                    ring_query = 'ring_position' in statement
-                    self.check_plan(connection, statement, parameters,
-                                    ring_query)
+        walked = set()
+        for hostname in ('c1', 'r2'):
+            marker = self.dbapi.get_node_by_uuid(self.owned(hostname)[PAGE])
+            for marker_row in (None, marker):
+                statements = self.captured_selects(hostname, marker_row)
+                # Per ring, its arcs and perhaps its walk; the page's rows.
+                self.assertGreaterEqual(len(statements), 2)
+                with self.dbapi.engine.connect() as connection:
+                    for statement, parameters in statements:
+                        kind = self.kind_of(statement)
+                        walked.add(kind)
+                        self.check_plan(connection, statement, parameters,
+                                        kind)
+        # Both ways of reading a ring were seen and checked.
+        self.assertEqual({'arcs', 'walk', 'rows'}, walked)
+
+    @staticmethod
+    def kind_of(statement: str) -> str:
+        """Which of a page's statements: a ring read through its arcs, a
+        ring walked in id order, or the page's rows by id."""
+        if 'ring_position' not in statement:
+            return 'rows'
+        return 'walk' if 'ORDER BY' in statement else 'arcs'
+
+    def test_small_share_is_read_through_its_arcs_only(self):
+        """c1 owns about a third of rings of 1 500 nodes: fewer than a
+        page over its share, so its arcs are read and nothing walked; r2
+        owns half of a ring: its arcs hold more than that, and the ring is
+        walked in id order."""
+        self.insert_fleet()
+        kinds = {h: {self.kind_of(s) for s, _ in self.captured_selects(h)}
+                 for h in ('c1', 'r2')}
+        self.assertEqual({'c1': {'arcs', 'rows'},
+                          'r2': {'arcs', 'walk', 'rows'}}, kinds)
 
     def check_plan(self, connection, statement, parameters,
-                   ring_query: bool) -> None:
+                   kind: str) -> None:
         raise NotImplementedError
 
 
 class TestRingPagePlanSQLite(RingPagePlanTests, db_base.DBLayerTestCase):
     backend = db_base.SQLITE
 
-    def check_plan(self, connection, statement, parameters, ring_query):
+    def check_plan(self, connection, statement, parameters, kind):
         details = [row[3] for row in connection.exec_driver_sql(
             'EXPLAIN QUERY PLAN ' + statement, parameters)]
         plan = '; '.join(details)
         for detail in details:
             self.assertFalse(detail.startswith('SCAN'), plan)
             self.assertNotIn('TEMP B-TREE', detail, plan)
-        if ring_query:
-            self.assertIn('USING COVERING INDEX %s (conductor_group=? AND '
-                          'driver=?' % INDEX, plan)
-        else:
-            self.assertIn('USING INTEGER PRIMARY KEY', plan)
+        searches = [d for d in details if d.startswith('SEARCH')]
+        self.assertTrue(searches, plan)
+        ring = ('SEARCH nodes USING COVERING INDEX %s (conductor_group=? '
+                'AND driver=?')
+        expected = {
+            'walk': (ring % INDEX,),
+            # An arc open at its start, after a marker, may as well be
+            # searched from the marker's id.
+            'arcs': (ring % ARCS_INDEX + ' AND ring_position',
+                     ring % INDEX + ' AND id'),
+            'rows': ('SEARCH nodes USING INTEGER PRIMARY KEY',)}[kind]
+        for search in searches:
+            self.assertTrue(search.startswith(expected), plan)
 
 
 class TestRingPagePlanMySQL(RingPagePlanTests, db_base.DBLayerTestCase):
@@ -155,7 +189,7 @@ class TestRingPagePlanMySQL(RingPagePlanTests, db_base.DBLayerTestCase):
     def analyze(self):
         self.execute(sa.text('ANALYZE TABLE nodes'))
 
-    def check_plan(self, connection, statement, parameters, ring_query):
+    def check_plan(self, connection, statement, parameters, kind):
         rows = [dict(row._mapping) for row in connection.exec_driver_sql(
             'EXPLAIN ' + statement, parameters)]
         for row in rows:
@@ -164,7 +198,8 @@ class TestRingPagePlanMySQL(RingPagePlanTests, db_base.DBLayerTestCase):
             self.assertNotIn('filesort', row['Extra'] or '', rows)
             self.assertNotIn('temporary', row['Extra'] or '', rows)
         keys = {row['key'] for row in rows}
-        self.assertEqual({INDEX if ring_query else 'PRIMARY'}, keys, rows)
+        expected = {'walk': INDEX, 'arcs': ARCS_INDEX, 'rows': 'PRIMARY'}
+        self.assertEqual({expected[kind]}, keys, rows)
 
 
 class TestRingPagePlanPostgreSQL(RingPagePlanTests,
@@ -177,7 +212,7 @@ class TestRingPagePlanPostgreSQL(RingPagePlanTests,
     def analyze(self):
         self.execute(sa.text('ANALYZE nodes'))
 
-    def check_plan(self, connection, statement, parameters, ring_query):
+    def check_plan(self, connection, statement, parameters, kind):
         (document,) = connection.exec_driver_sql(
             'EXPLAIN (FORMAT JSON) ' + statement, parameters).one()
         if isinstance(document, str):
@@ -191,5 +226,5 @@ class TestRingPagePlanPostgreSQL(RingPagePlanTests,
             self.assertNotIn(node_type, ('Seq Scan', 'Sort',
                                          'Incremental Sort'), seen)
         indexes = {name for _, name in seen if name}
-        self.assertEqual({INDEX if ring_query else 'nodes_pkey'}, indexes,
-                         seen)
+        expected = {'walk': INDEX, 'arcs': ARCS_INDEX, 'rows': 'nodes_pkey'}
+        self.assertEqual({expected[kind]}, indexes, seen)
