@@ -130,15 +130,23 @@ def _paginate(query, model, limit, sort_key, sort_dir, marker):
     return query
 
 
-def _arcs_predicate(ring_arcs: RingArcs):
+def _arcs_predicate(ring_arcs: RingArcs, per_arc: bool = True):
     """Nodes of any of the rings whose position is in one of its arcs.
+
+    ``per_arc``: one term (group, driver, position range) per arc, each a
+    range of the index (conductor_group, driver, ring_position), so that
+    the database reads only the nodes on the arcs. Otherwise the ring's
+    (group, driver) once and the ranges under it, for a reader walking the
+    ring's nodes in another order that checks the position of each.
 
     No ring, or a ring with no arc, selects no node: an empty ``or_()``
     would vanish from the ``and_()`` and select the whole ring.
     """
     column = models.Node.ring_position
-    per_ring = []
+    terms = []
     for (conductor_group, driver), arcs in ring_arcs.items():
+        ring = (models.Node.conductor_group == conductor_group,
+                models.Node.driver == driver)
         bounds = []
         for low, high in arcs:
             parts = []
@@ -146,14 +154,96 @@ def _arcs_predicate(ring_arcs: RingArcs):
                 parts.append(column >= low)
             if high is not None:
                 parts.append(column < high)
-            bounds.append(sa.and_(*parts) if parts else sa.true())
-        if not bounds:
+            if per_arc:
+                terms.append(sa.and_(*ring, *parts))
+            else:
+                bounds.append(sa.and_(*parts) if parts else sa.true())
+        if bounds:
+            terms.append(sa.and_(*ring, sa.or_(*bounds)))
+    return sa.or_(*terms) if terms else sa.false()
+
+
+def _is_ring_page(filters: dict, limit: int | None, sort_key: str) -> bool:
+    """A page of a conductor's nodes in id order: see _ring_page_ids."""
+    return (filters.get('ring_arcs') is not None and limit is not None
+            and sort_key == 'id')
+
+
+def _ring_page_ids(session, filters: dict, limit: int, sort_dir: str,
+                   marker) -> list[int]:
+    """The ids of one page of a conductor's nodes in id order, at the cost
+    of the page rather than of the conductor's share of the fleet.
+
+    For each ring, a conductor owning share ``s`` of it either has few
+    nodes there, read through its arcs (index (conductor_group, driver,
+    ring_position)) and sorted here, or so many that walking the ring in
+    id order (index (conductor_group, driver, id, ring_position), the
+    position checked from the index) fills the page after about
+    ``limit / s`` entries. The arcs are read first, up to that many ids;
+    only when there are more is the ring walked in order. Either way no
+    database sorts, and a page reads at most about ``2 * limit / s`` index
+    entries, whatever the size of the fleet. (Reading the arcs of every
+    ring in one query and sorting by id read and sorted every node of the
+    conductor for each page: 25 000 of them at 100 000 nodes.)
+    """
+    others = {k: v for k, v in filters.items() if k != 'ring_arcs'}
+    node = models.Node
+    descending = sort_dir == 'desc'
+    connection = session.connection()
+    ids: list[int] = []
+    for ring, arcs in filters['ring_arcs'].items():
+        arcs = tuple(arcs)
+        share = _share(arcs)
+        if not share:
             continue
-        per_ring.append(sa.and_(models.Node.conductor_group
-                                == conductor_group,
-                                models.Node.driver == driver,
-                                sa.or_(*bounds)))
-    return sa.or_(*per_ring) if per_ring else sa.false()
+        cap = max(limit, int(limit / share))
+        query = _node_filters(_ring_arcs_select(ring, arcs), others)
+        if marker is not None:
+            query = query.where(node.id < marker.id if descending
+                                else node.id > marker.id)
+        found = connection.execute(query.limit(cap + 1)).scalars().all()
+        if len(found) <= cap:
+            ids += found
+            continue
+        query = _node_filters(_ring_ordered_select(ring, arcs), others)
+        query = _paginate(query, node, limit, 'id', sort_dir, marker)
+        # The same order, spelt as the index's: a server then reads the
+        # page in index order rather than sorting the ring's nodes.
+        order = sa.desc if descending else sa.asc
+        query = query.order_by(None).order_by(
+            order(node.conductor_group), order(node.driver), order(node.id))
+        ids += connection.execute(query).scalars().all()
+    ids.sort(reverse=descending)
+    return ids[:limit]
+
+
+def _share(arcs: tuple) -> float:
+    """The fraction of the ring's positions on ``arcs``."""
+    full = 16 ** 32
+    return sum((int(high, 16) if high is not None else full)
+               - (int(low, 16) if low is not None else 0)
+               for low, high in arcs) / full
+
+
+# Remembered: the arcs of a conductor stay the same until its rings change,
+# and building the predicate of 30-odd arcs cost more than running it.
+
+@functools.lru_cache(maxsize=256)
+def _ring_arcs_select(ring: tuple[str, str], arcs: tuple) -> sa.Select:
+    """SELECT of the ids of one ring's nodes on ``arcs``, read by arc."""
+    return sa.select(models.Node.id).where(_arcs_predicate({ring: arcs}))
+
+
+@functools.lru_cache(maxsize=256)
+def _ring_ordered_select(ring: tuple[str, str], arcs: tuple) -> sa.Select:
+    """SELECT of the ids of one ring's nodes on ``arcs``, read in id
+    order (the caller adds it)."""
+    return (sa.select(models.Node.id)
+            .where(_arcs_predicate({ring: arcs}, per_arc=False))
+            .with_hint(models.Node, 'FORCE INDEX (nodes_ring_page_idx)',
+                       'mysql')
+            .with_hint(models.Node, 'FORCE INDEX (nodes_ring_page_idx)',
+                       'mariadb'))
 
 
 def _ring_keys_predicate(ring_keys: Iterable[tuple[str, str]]):
@@ -711,27 +801,30 @@ class Connection:
         objects, the JSON documents as the text stored (None for none),
         for a reader that passes them on without decoding them.
         """
+        filters = filters or {}
         if plain:
-            return self._get_node_rows(filters, limit, marker, sort_key,
-                                       sort_dir, columns)
-        query = sa.select(models.Node)
-        if columns is not None:
-            query = query.options(orm.load_only(
-                *(getattr(models.Node, name) for name in columns)))
-        query = _node_filters(query, filters or {})
-        query = _paginate(query, models.Node, limit, sort_key, sort_dir,
-                          marker)
+            query = _node_rows_select(tuple(columns))
+        else:
+            query = sa.select(models.Node)
+            if columns is not None:
+                query = query.options(orm.load_only(
+                    *(getattr(models.Node, name) for name in columns)))
         with self._reader() as session:
+            if _is_ring_page(filters, limit, sort_key):
+                ids = _ring_page_ids(session, filters, limit, sort_dir,
+                                     marker)
+                if not ids:
+                    return []
+                query = query.where(models.Node.id.in_(ids))
+                query = _paginate(query, models.Node, None, 'id', sort_dir,
+                                  None)
+            else:
+                query = _node_filters(query, filters)
+                query = _paginate(query, models.Node, limit, sort_key,
+                                  sort_dir, marker)
+            if plain:
+                return list(session.execute(query))
             return list(session.scalars(query))
-
-    def _get_node_rows(self, filters, limit, marker, sort_key, sort_dir,
-                       columns) -> list[sa.Row]:
-        query = _node_rows_select(tuple(columns))
-        query = _node_filters(query, filters or {})
-        query = _paginate(query, models.Node, limit, sort_key, sort_dir,
-                          marker)
-        with self._reader() as session:
-            return list(session.execute(query))
 
     def count_nodes(self, filters: dict | None = None) -> int:
         query = _node_filters(sa.select(sa.func.count(models.Node.id)),

@@ -112,6 +112,8 @@ class Node(TimestampMixin, Base):
         sa.UniqueConstraint('name', name='uniq_nodes0name'),
         sa.Index('nodes_ring_idx', 'conductor_group', 'driver',
                  'ring_position'),
+        sa.Index('nodes_ring_page_idx', 'conductor_group', 'driver', 'id',
+                 'ring_position'),
         sa.Index('nodes_provision_state_idx', 'provision_state'),
         sa.Index('nodes_reservation_idx', 'reservation'),
         sa.Index('nodes_owner_idx', 'owner'),

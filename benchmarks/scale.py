@@ -1,0 +1,628 @@
+"""ironic-lite at scale (issue #10): seed fleets, measure every request.
+
+One command seeds a fresh SQLite database per fleet (bulk inserts, not
+through the API), starts the all-in-one ``ironic-lite`` on it and measures,
+with keep-alive clients (``http_api.Client``), one client in sequence then
+``--clients`` at once (median, p90, requests/s): the conductor list and
+show, a plain and a detail page of 1 000 nodes, one ``?conductor=`` page
+and a walk over every page of that conductor, one node, ``POST`` and
+``PATCH``; then the API's RSS, ring rebuilds at 32 and 256 conductors,
+and the ratios (100 000 / 10 000 nodes, ironic-lite / Ironic).
+
+    python benchmarks/scale.py                       # everything
+    python benchmarks/scale.py --fleets 10000x4 --seconds 2
+    python benchmarks/scale.py --ironic /work/ironic-venv  # Ironic too
+    python benchmarks/scale.py seed --nodes 100000 --conductors 32 \\
+        --database /tmp/fleet.sqlite                 # only seed
+
+Fleets: nodes in 2 conductor groups x 2 hardware types (``fake-hardware``
+and ``ipmi``, both with the IPMI ``driver_info`` of a real fleet); the
+conductors split evenly over the groups, all enabling both types. The
+all-in-one's own conductor is ``bench-1``; the others are registered rows
+that stay alive for the run (``heartbeat_timeout`` of a day). Writes go to
+nodes ``bench-1`` owns (the others' RPC would have no one to answer it).
+Run it from the top of the repository.
+"""
+
+import argparse
+import collections
+import concurrent.futures
+import datetime
+import itertools
+import json
+import os
+import random
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid as uuid_module
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import http_api  # noqa: E402
+
+GROUPS = ('', 'rack-b')
+HARDWARE_TYPES = ('fake-hardware', 'ipmi')
+PARTITIONS = 2 ** 5  # [DEFAULT]hash_partition_exponent's default
+LOCAL = 'bench-1'
+PAGE = 1000
+
+
+def conductors_of(count: int) -> list[tuple[str, str]]:
+    """(hostname, group): the first half in the default group."""
+    return [('bench-%d' % (i + 1), GROUPS[0 if i < count // 2 else 1])
+            for i in range(count)]
+
+
+class Fleet:
+    """Who owns what: the rings as every process builds them."""
+
+    def __init__(self, conductors: list[tuple[str, str]]):
+        from ironic_lite.common import hash_ring
+
+        self.conductors = conductors
+        self.rings = {}
+        for group in GROUPS:
+            hosts = {h for h, g in conductors if g == group}
+            for hardware_type in HARDWARE_TYPES:
+                self.rings[(group, hardware_type)] = hash_ring.Ring(
+                    hosts, PARTITIONS)
+
+    def owner(self, node_uuid: str, driver: str, group: str) -> str:
+        return self.rings[(group, driver)].owner(node_uuid)
+
+
+def node_rows(count: int, now: datetime.datetime):
+    """The fleet's node rows, as both schemas name the columns."""
+    from ironic_lite.common import ring_position
+
+    rng = random.Random(count)
+    for i in range(count):
+        node_uuid = str(uuid_module.UUID(int=rng.getrandbits(128),
+                                         version=4))
+        yield {
+            'uuid': node_uuid, 'name': 'node-%06d' % i,
+            'driver': HARDWARE_TYPES[i % 2],
+            'conductor_group': GROUPS[(i // 2) % 2],
+            'ring_position': ring_position.ring_position(node_uuid),
+            'provision_state': 'available', 'power_state': 'power off',
+            'driver_info': {'ipmi_address': '192.0.2.%d' % (i % 250),
+                            'ipmi_username': 'admin',
+                            'ipmi_password': 'secret'},
+            'properties': {'cpus': 8, 'memory_mb': 65536,
+                           'local_gb': 100, 'cpu_arch': 'x86_64'},
+            'extra': {'rack': 'r%d' % (i % 40)},
+            'instance_info': {}, 'driver_internal_info': {},
+            'resource_class': 'baremetal', 'created_at': now,
+            'maintenance': False, 'console_enabled': False,
+            'protected': False}
+
+
+def insert_all(connection, table, rows) -> None:
+    """Insert ``rows`` (an iterable of dicts) in batches."""
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == 5000:
+            connection.execute(table.insert(), batch)
+            batch = []
+    if batch:
+        connection.execute(table.insert(), batch)
+
+
+def seed(url: str, nodes: int, conductors: int) -> dict:
+    """A fresh ironic-lite database at ``url`` with the fleet; what the
+    measures need to know of it."""
+    from oslo_utils import timeutils
+
+    from ironic_lite.db import migration
+    from ironic_lite.db.sqlalchemy import api as db_sqlalchemy
+    from ironic_lite.db.sqlalchemy import models
+
+    started = time.monotonic()
+    dbapi = db_sqlalchemy.Connection(url)
+    migration.upgrade(engine=dbapi.engine)
+    hosts = conductors_of(conductors)
+    ids = {}
+    for hostname, group in hosts:
+        row = dbapi.register_conductor(
+            hostname, group, list(HARDWARE_TYPES),
+            take_over_if_older_than=timeutils.utcnow())
+        ids[hostname] = row.id
+        dbapi.register_conductor_hardware_interfaces(row.id, [
+            {'hardware_type': hw, 'interface_type': 'power',
+             'interface_name': 'fake' if hw == 'fake-hardware'
+             else 'ipmitool', 'default': True}
+            for hw in HARDWARE_TYPES])
+    # The all-in-one revives its own row, so the fleet can be seeded as it
+    # is once every conductor has taken its nodes over: the start measures
+    # nothing and writes no node.
+    with dbapi.engine.begin() as connection:
+        connection.execute(models.Conductor.__table__.update().where(
+            models.Conductor.__table__.c.hostname == LOCAL).values(
+                online=False))
+    fleet = Fleet(hosts)
+    uuids = []
+
+    def rows():
+        for row in node_rows(nodes, timeutils.utcnow()):
+            uuids.append((row['uuid'], row['driver'],
+                          row['conductor_group']))
+            row['conductor_affinity'] = ids[fleet.owner(
+                row['uuid'], row['driver'], row['conductor_group'])]
+            yield row
+
+    with dbapi.engine.begin() as connection:
+        insert_all(connection, models.Node.__table__, rows())
+    dbapi.engine.dispose()
+    return {'uuids': uuids, 'hosts': hosts,
+            'seconds': time.monotonic() - started}
+
+
+class Client(http_api.Client):
+    """A keep-alive connection that also writes."""
+
+    def call(self, method: str, path: str, body=None,
+             expect: int = 200) -> tuple[float, bytes]:
+        headers = dict(http_api.HEADERS)
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers['Content-Type'] = 'application/json'
+        start = time.perf_counter()
+        self.connection.request(method, path, body=data, headers=headers)
+        response = self.connection.getresponse()
+        answer = response.read()
+        elapsed = time.perf_counter() - start
+        if response.status != expect:
+            raise RuntimeError('%s %s: %s %s' % (method, path,
+                                                 response.status,
+                                                 answer[:300]))
+        return elapsed, answer
+
+
+def measure(port: int, request, seconds: float, clients: int) -> dict:
+    """``request(client, index)`` -> seconds, repeated for ``seconds`` by
+    each of ``clients`` connections."""
+    stop = time.monotonic() + seconds
+    lock = threading.Lock()
+    times: list[float] = []
+    counter = itertools.count()
+
+    def run():
+        client = Client(port)
+        request(client, next(counter))  # warms the connection up
+        mine = []
+        while not mine or time.monotonic() < stop:
+            mine.append(request(client, next(counter)))
+        client.close()
+        with lock:
+            times.extend(mine)
+
+    start = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        for future in [pool.submit(run) for _ in range(clients)]:
+            future.result()
+    wall = time.monotonic() - start
+    times.sort()
+    return {'median': statistics.median(times) * 1000,
+            'p90': times[max(int(len(times) * 0.9) - 1, 0)] * 1000,
+            'rps': len(times) / wall, 'count': len(times)}
+
+
+def _get(path_of):
+    def request(client, i):
+        return client.call('GET', path_of(i))[0]
+    return request
+
+
+def walk(client, host: str, pages: list | None = None) -> float:
+    """Every ``?conductor=host`` page, following ``next``; the seconds."""
+    total = 0.0
+    path = '/v1/nodes?conductor=%s&limit=%d' % (host, PAGE)
+    while path:
+        elapsed, body = client.call('GET', path)
+        total += elapsed
+        document = json.loads(body)
+        if pages is not None:
+            pages.append(len(document['nodes']))
+        following = document.get('next')
+        path = following[following.index('/v1/'):] if following else None
+    return total
+
+
+def rss_kib(pid: int) -> int:
+    """VmRSS of a process and its children (API worker processes)."""
+    total = 0
+    pids = [pid]
+    try:
+        with open('/proc/%d/task/%d/children' % (pid, pid)) as f:
+            pids += [int(p) for p in f.read().split()]
+    except OSError:
+        pass
+    for one in pids:
+        try:
+            with open('/proc/%d/status' % one) as f:
+                for line in f:
+                    if line.startswith('VmRSS:'):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+class Service:
+    """One API server under test: its process, port, fleet."""
+
+    def __init__(self, name, process, port, info, log_path):
+        self.name = name
+        self.process = process
+        self.port = port
+        self.info = info
+        self.log_path = log_path
+
+    def stop(self):
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _wait_serving(port: int, process, log_path: str,
+                  deadline: float) -> None:
+    """Until the API answers and the conductor has started."""
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError('ironic-lite exited: %s' % process.returncode)
+        with open(log_path) as f:
+            started = 'ironic-lite is running' in f.read()
+        if started:
+            try:
+                client = http_api.Client(port)
+                client.get('/v1/conductors')
+                client.close()
+                return
+            except (OSError, RuntimeError, http_api.http.client.HTTPException):
+                pass
+        time.sleep(0.1)
+    raise RuntimeError('ironic-lite did not start')
+
+
+def start_ironic_lite(workdir: str, nodes: int, conductors: int) -> Service:
+    port = http_api._free_port()
+    config = http_api._write_config(workdir, port)
+    info = seed('sqlite:///%s/ironic-lite.sqlite' % workdir, nodes,
+                conductors)
+    log_path = os.path.join(workdir, 'ironic-lite.log')
+    with open(log_path, 'w') as log:
+        process = subprocess.Popen(
+            [sys.executable, http_api.__file__, '--serve',
+             '--config-file', config], stdout=log, stderr=subprocess.STDOUT)
+    service = Service('ironic-lite', process, port, info, log_path)
+    try:
+        _wait_serving(port, process, log_path, time.monotonic() + 300)
+    except BaseException:
+        service.stop()
+        raise
+    return service
+
+
+def cases(service: Service, fleet: Fleet, seconds: float, clients: int,
+          only: str | None) -> tuple[dict, dict]:
+    """Every request's figures; facts (RSS, page sizes) apart."""
+    uuids = service.info['uuids']
+    rng = random.Random(7)
+    host = 'bench-2'  # a conductor of the default group, as bench-1
+    local = [u for u, d, g in uuids if fleet.owner(u, d, g) == LOCAL]
+    facts = {'host_nodes': sum(1 for u, d, g in uuids
+                               if fleet.owner(u, d, g) == host),
+             'rss_start_kib': rss_kib(service.process.pid)}
+    lock = threading.Lock()
+
+    def new_uuid():
+        # Nodes bench-1 will own, so that its conductor takes the create.
+        with lock:
+            while True:
+                candidate = str(uuid_module.UUID(
+                    int=rng.getrandbits(128), version=4))
+                if fleet.owner(candidate, 'fake-hardware', '') == LOCAL:
+                    return candidate
+
+    def post(client, i):
+        node_uuid = new_uuid()
+        return client.call('POST', '/v1/nodes', {
+            'uuid': node_uuid, 'name': 'new-' + node_uuid,
+            'driver': 'fake-hardware'}, expect=201)[0]
+
+    def patch(client, i):
+        return client.call('PATCH', '/v1/nodes/' + local[i % len(local)], [
+            {'op': 'add', 'path': '/extra/bench', 'value': str(i)}])[0]
+
+    reads = [
+        ('GET /v1/conductors', _get(lambda i: '/v1/conductors')),
+        ('GET /v1/conductors/{h}', _get(lambda i: '/v1/conductors/' + host)),
+        ('GET /v1/nodes?limit=1000', _get(lambda i: '/v1/nodes?limit=1000')),
+        ('GET /v1/nodes/detail?limit=1000',
+         _get(lambda i: '/v1/nodes/detail?limit=1000')),
+        ('GET /v1/nodes?conductor=H&limit=1000',
+         _get(lambda i: '/v1/nodes?conductor=%s&limit=1000' % host)),
+        ('walk every ?conductor=H page', lambda c, i: walk(c, host)),
+        ('GET /v1/nodes/{uuid}',
+         _get(lambda i: '/v1/nodes/' + uuids[(i * 7919) % len(uuids)][0])),
+    ]
+    writes = [('POST /v1/nodes', post), ('PATCH /v1/nodes/{uuid}', patch)]
+    results = {}
+    for label, request in reads:
+        if only and only not in label:
+            continue
+        results[label] = (measure(service.port, request, seconds, 1),
+                          measure(service.port, request, seconds, clients))
+        print('  %-36s %s' % (label, _line(results[label])), flush=True)
+    facts['rss_kib'] = rss_kib(service.process.pid)
+    client = Client(service.port)
+    pages = []
+    walk(client, host, pages)
+    client.close()
+    facts['pages'] = pages
+    for label, request in writes:
+        if only and only not in label:
+            continue
+        results[label] = (measure(service.port, request, seconds, 1),
+                          measure(service.port, request, seconds, clients))
+        print('  %-36s %s' % (label, _line(results[label])), flush=True)
+    return results, facts
+
+
+def _line(pair) -> str:
+    one, many = pair
+    return ('%7.1f ms %7.1f ms %6.0f r/s | %7.1f ms %7.1f ms %6.0f r/s'
+            % (one['median'], one['p90'], one['rps'], many['median'],
+               many['p90'], many['rps']))
+
+
+def ring_rebuild(conductors: int, repeat: int = 20) -> dict:
+    """Milliseconds to read the alive conductors and build every ring
+    (``HashRingManager._load``), and the ring construction alone."""
+    from oslo_utils import timeutils
+
+    from ironic_lite.common import hash_ring
+    from ironic_lite.db import migration
+    from ironic_lite.db.sqlalchemy import api as db_sqlalchemy
+
+    workdir = tempfile.mkdtemp(prefix='ironic-lite-ring-')
+    try:
+        dbapi = db_sqlalchemy.Connection('sqlite:///%s/r.sqlite' % workdir)
+        migration.upgrade(engine=dbapi.engine)
+        for hostname, group in conductors_of(conductors):
+            row = dbapi.register_conductor(
+                hostname, group, list(HARDWARE_TYPES),
+                take_over_if_older_than=timeutils.utcnow())
+            dbapi.register_conductor_hardware_interfaces(row.id, [
+                {'hardware_type': hw, 'interface_type': 'power',
+                 'interface_name': 'fake', 'default': True}
+                for hw in HARDWARE_TYPES])
+        manager = hash_ring.HashRingManager(dbapi)
+        loads, builds = [], []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            rings = manager._load()
+            loads.append(time.perf_counter() - start)
+            members = {k: set(r.hosts) for k, r in rings.rings.items()}
+            start = time.perf_counter()
+            for hosts in members.values():
+                hash_ring.Ring(hosts, PARTITIONS)
+            builds.append(time.perf_counter() - start)
+        dbapi.dispose()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return {'load': statistics.median(loads) * 1000,
+            'build': statistics.median(builds) * 1000,
+            'rings': len(members),
+            'points': sum(len(h) for h in members.values()) * PARTITIONS}
+
+
+def run_fleet(nodes: int, conductors: int, args) -> tuple[dict, dict]:
+    workdir = tempfile.mkdtemp(prefix='ironic-lite-scale-')
+    try:
+        print('ironic-lite, %d nodes, %d conductors: seeding...'
+              % (nodes, conductors), flush=True)
+        service = start_ironic_lite(workdir, nodes, conductors)
+        print('  seeded in %.1f s' % service.info['seconds'], flush=True)
+        try:
+            fleet = Fleet(service.info['hosts'])
+            results, facts = cases(service, fleet, args.seconds,
+                                   args.clients, args.only)
+        finally:
+            service.stop()
+        facts['seed_s'] = service.info['seconds']
+        _print_facts(facts)
+        return results, facts
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _print_facts(facts: dict) -> None:
+    pages = facts['pages']
+    full = all(p == PAGE for p in pages[:-1])
+    print('  ?conductor=H: %d nodes, %d pages, all but the last full: %s; '
+          'API RSS started %.1f MiB, after the reads %.1f MiB'
+          % (facts['host_nodes'], len(pages), full,
+             facts['rss_start_kib'] / 1024, facts['rss_kib'] / 1024),
+          flush=True)
+    facts['pages_full'] = full and sum(pages) == facts['host_nodes']
+
+
+def summary(runs: dict, rings: dict, ironic: dict | None) -> None:
+    """The figures in Markdown, with the targets and ratios."""
+    print('\n## Summary\n')
+    for key, (results, facts) in runs.items():
+        print('### ironic-lite, %s nodes, %s conductors\n' % key)
+        print('| request | 1 client: median | p90 | r/s | 4 clients: '
+              'median | p90 | r/s |\n| --- | --- | --- | --- | --- | --- '
+              '| --- |')
+        for label, (one, many) in results.items():
+            print('| %s | %.1f ms | %.1f ms | %.0f | %.1f ms | %.1f ms | '
+                  '%.0f |' % (label, one['median'], one['p90'], one['rps'],
+                              many['median'], many['p90'], many['rps']))
+        print('\nseeded in %.1f s; ?conductor=H: %d nodes in %d pages, '
+              'pages full: %s; API RSS started %.1f MiB, after the reads '
+              '%.1f MiB\n'
+              % (facts['seed_s'], facts['host_nodes'], len(facts['pages']),
+                 facts['pages_full'], facts['rss_start_kib'] / 1024,
+                 facts['rss_kib'] / 1024))
+    print('### Ring rebuild (read the alive conductors, build every ring)\n')
+    print('| conductors | rings | points | load + build | build only |\n'
+          '| --- | --- | --- | --- | --- |')
+    for count, figures in rings.items():
+        print('| %d | %d | %d | %.1f ms | %.1f ms |'
+              % (count, figures['rings'], figures['points'],
+                 figures['load'], figures['build']))
+    print()
+    _ratios(runs, ironic)
+    _targets(runs, rings, ironic)
+
+
+def _median(runs, key, label):
+    entry = runs.get(key, ({}, {}))[0].get(label)
+    return entry[0]['median'] if entry else None
+
+
+def _ratios(runs: dict, ironic: dict | None) -> None:
+    labels = list(next(iter(runs.values()))[0]) if runs else []
+    for conductors in sorted({c for _, c in runs}):
+        small, large = (10000, conductors), (100000, conductors)
+        if small in runs and large in runs:
+            print('### 100 000 / 10 000 nodes, %d conductors (median, '
+                  '1 client)\n' % conductors)
+            print('| request | 10 000 | 100 000 | ratio |\n'
+                  '| --- | --- | --- | --- |')
+            for label in labels:
+                a, b = (_median(runs, small, label),
+                        _median(runs, large, label))
+                if a and b:
+                    print('| %s | %.1f ms | %.1f ms | %.2f× |'
+                          % (label, a, b, b / a))
+            print()
+    if ironic:
+        results, _ = ironic['run']
+        mine = runs.get(ironic['fleet'], ({}, {}))[0]
+        print('### ironic-lite / Ironic %s, %s nodes, %s conductors\n'
+              % ((ironic['version'],) + ironic['fleet']))
+        print('| request | ironic-lite median / 4-client r/s | Ironic | '
+              'speed-up median, r/s |\n| --- | --- | --- | --- |')
+        for label, (one, many) in results.items():
+            if label not in mine:
+                continue
+            lone, lmany = mine[label]
+            print('| %s | %.1f ms / %.0f | %.1f ms / %.0f | %.1f×, %.1f× |'
+                  % (label, lone['median'], lmany['rps'], one['median'],
+                     many['rps'], one['median'] / lone['median'],
+                     lmany['rps'] / many['rps']))
+        facts = ironic['run'][1]
+        print('\nIronic: ?conductor=H (%d nodes) gave %d pages of %s nodes, '
+              'pages full: %s; RSS of its processes started %.1f MiB, after '
+              'the reads %.1f MiB\n'
+              % (facts['host_nodes'], len(facts['pages']),
+                 '+'.join(map(str, facts['pages'])), facts['pages_full'],
+                 facts['rss_start_kib'] / 1024, facts['rss_kib'] / 1024))
+
+
+def _targets(runs: dict, rings: dict, ironic: dict | None) -> None:
+    print('### Targets\n')
+    checks = []
+    for key, (results, facts) in runs.items():
+        plain = results.get('GET /v1/nodes?limit=1000')
+        filtered = results.get('GET /v1/nodes?conductor=H&limit=1000')
+        if plain and filtered:
+            checks.append(('?conductor= page ≤ plain page, %s/%s' % key,
+                           '%.1f ≤ %.1f ms' % (filtered[0]['median'],
+                                               plain[0]['median']),
+                           filtered[0]['median'] <= plain[0]['median']))
+        checks.append(('?conductor= pages full, %s/%s' % key,
+                       str(facts['pages_full']), facts['pages_full']))
+        if key[0] == 100000:
+            checks.append(('API RSS at 100 000 nodes ≤ 150 MiB (%s '
+                           'conductors)' % key[1],
+                           '%.1f MiB' % (facts['rss_kib'] / 1024),
+                           facts['rss_kib'] <= 150 * 1024))
+    for conductors in sorted({c for _, c in runs}):
+        for label in ('GET /v1/nodes?conductor=H&limit=1000',):
+            a = _median(runs, (10000, conductors), label)
+            b = _median(runs, (100000, conductors), label)
+            if a and b:
+                checks.append(('?conductor= page 100k/10k ≤ 1.5×, %d '
+                               'conductors' % conductors,
+                               '%.2f×' % (b / a), b / a <= 1.5))
+    if 256 in rings:
+        checks.append(('ring rebuild at 256 conductors ≤ 50 ms',
+                       '%.1f ms' % rings[256]['load'],
+                       rings[256]['load'] <= 50))
+    print('| target | figure | met |\n| --- | --- | --- |')
+    for name, figure, met in checks:
+        print('| %s | %s | %s |' % (name, figure, 'yes' if met else '**no**'))
+    print()
+
+
+def _fleet(text: str) -> tuple[int, int]:
+    nodes, conductors = text.lower().split('x')
+    return int(nodes), int(conductors)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest='command')
+    only_seed = sub.add_parser('seed', help='only seed a database')
+    only_seed.add_argument('--nodes', type=int, default=10000)
+    only_seed.add_argument('--conductors', type=int, default=4)
+    only_seed.add_argument('--database', required=True,
+                           help='SQLite file to create')
+    parser.add_argument('--fleets', default='10000x4,100000x4,10000x32,'
+                        '100000x32', help='NODESxCONDUCTORS, comma separated')
+    parser.add_argument('--clients', type=int, default=4)
+    parser.add_argument('--seconds', type=float, default=3.0)
+    parser.add_argument('--only', help='only requests whose label '
+                        'contains this')
+    parser.add_argument('--ironic', metavar='VENV',
+                        help='also measure Ironic, from this virtualenv, '
+                        'on the first fleet')
+    args = parser.parse_args()
+    if args.command == 'seed':
+        if os.path.exists(args.database):
+            parser.error('%s exists; give a new file' % args.database)
+        info = seed('sqlite:///' + os.path.abspath(args.database),
+                    args.nodes, args.conductors)
+        print('%d nodes, %d conductors in %.1f s'
+              % (args.nodes, args.conductors, info['seconds']))
+        return 0
+
+    print('load average at the start: %s' % ' '.join(
+        open('/proc/loadavg').read().split()[:3]))
+    fleets = [_fleet(f) for f in args.fleets.split(',')]
+    runs = collections.OrderedDict()
+    ironic = None
+    if args.ironic:
+        import ironic_side
+
+        ironic = ironic_side.run(args.ironic, fleets[0], args, cases,
+                                 Fleet, seed_info=None)
+        _print_facts(ironic['run'][1])
+    for nodes, conductors in fleets:
+        runs[(nodes, conductors)] = run_fleet(nodes, conductors, args)
+    rings = {count: ring_rebuild(count) for count in (32, 256)}
+    print('load average at the end: %s' % ' '.join(
+        open('/proc/loadavg').read().split()[:3]))
+    summary(runs, rings, ironic)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""A page of a conductor's nodes (``?conductor=``, the ``ring_arcs`` filter
+in id order) is read through the ring page index, never by a full scan or
+a sort of the conductor's nodes, on SQLite, MariaDB and PostgreSQL; and its
+pages hold exactly the conductor's nodes, in order.
+
+The plans are the databases' own answers (EXPLAIN) for the very statements
+``get_node_list`` runs, captured as they go to the database.
+"""
+
+import json
+
+import sqlalchemy as sa
+
+from ironic_lite.common import hash_ring
+from ironic_lite.db.sqlalchemy import models
+from tests.unit.common import test_hash_ring as ring_tests
+from tests.unit.db import base as db_base
+from tests.unit.db import test_ring_filter
+
+FLEET = {
+    'c1': ('', ('fake-hardware', 'ipmi')),
+    'c2': ('', ('fake-hardware', 'ipmi')),
+    'c3': ('', ('fake-hardware', 'ipmi')),
+    'r1': ('rack2', ('fake-hardware', 'ipmi')),
+    'r2': ('rack2', ('ipmi',)),
+}
+NODES = 6000
+PAGE = 300
+INDEX = 'nodes_ring_page_idx'
+ARCS_INDEX = 'nodes_ring_idx'
+
+
+class RingPagePlanTests:
+    """The test bodies; a subclass names the backend."""
+
+    backend = None
+    # Nodes for the plan: enough that reading the page in index order is
+    # what the planner itself finds cheapest.
+    PLAN_NODES = NODES
+
+    def setUp(self):
+        super().setUp()
+        ring_tests.register_fleet(self.dbapi, FLEET)
+        self.manager = hash_ring.HashRingManager(self.dbapi)
+
+    def insert_fleet(self, count: int = NODES) -> None:
+        self.nodes = test_ring_filter.fleet_nodes(count)
+        test_ring_filter.insert_nodes(self.dbapi, self.nodes)
+        self.analyze()
+
+    def analyze(self) -> None:
+        """Statistics as a server keeps them on its own (SQLite has none
+        unless told, and a deployment never tells it)."""
+
+    def owned(self, hostname: str) -> list[str]:
+        rings = self.manager.rings()
+        return [node_uuid for node_uuid, driver, group in self.nodes
+                if rings[(group, driver)].owner(node_uuid) == hostname]
+
+    def walk(self, hostname: str, sort_dir: str, **filters) -> list:
+        """Every page of the conductor's nodes; the pages' UUIDs."""
+        query = dict(filters, ring_arcs=self.manager.arcs_of(hostname))
+        pages, marker = [], None
+        while True:
+            page = self.dbapi.get_node_list(query, limit=PAGE, marker=marker,
+                                            sort_dir=sort_dir,
+                                            columns=('id', 'uuid'),
+                                            plain=True)
+            pages.append([row.uuid for row in page])
+            if len(page) < PAGE:
+                return pages
+            marker = self.dbapi.get_node_by_uuid(page[-1].uuid)
+
+    def test_pages_hold_the_conductor_nodes_in_id_order(self):
+        self.insert_fleet()
+        # Node ids follow the insertion order of self.nodes.
+        for hostname in ('c1', 'r2'):
+            expected = self.owned(hostname)
+            self.assertGreater(len(expected), 2 * PAGE)
+            for sort_dir, order in (('asc', expected),
+                                    ('desc', expected[::-1])):
+                pages = self.walk(hostname, sort_dir)
+                self.assertEqual(order, [u for page in pages for u in page])
+                for page in pages[:-1]:
+                    self.assertEqual(PAGE, len(page))
+
+    def test_other_filters_apply_before_the_page_is_cut(self):
+        self.insert_fleet()
+        first = self.owned('c2')[:5]
+        table = models.Node.__table__
+        self.execute(table.update().where(table.c.uuid.in_(first))
+                     .values(provision_state='active'))
+        pages = self.walk('c2', 'asc', provision_state='active')
+        self.assertEqual([first], pages)
+
+    def test_unknown_conductor_has_no_page(self):
+        self.insert_fleet()
+        self.assertEqual([[]], self.walk('nobody', 'asc'))
+
+    def captured_selects(self, hostname: str, marker=None) -> list:
+        statements = []
+
+        def capture(conn, cursor, statement, parameters, context,
+                    executemany):
+            if statement.lstrip().upper().startswith('SELECT'):
+                statements.append((statement, parameters))
+
+        engine = self.dbapi.engine
+        sa.event.listen(engine, 'before_cursor_execute', capture)
+        try:
+            rows = self.dbapi.get_node_list(
+                {'ring_arcs': self.manager.arcs_of(hostname)}, limit=PAGE,
+                marker=marker, columns=('id', 'uuid', 'name'), plain=True)
+        finally:
+            sa.event.remove(engine, 'before_cursor_execute', capture)
+        self.assertEqual(PAGE, len(rows))
+        return statements
+
+    def test_page_uses_the_index_without_scan_or_sort(self):
+        self.insert_fleet(self.PLAN_NODES)
+        walked = set()
+        for hostname in ('c1', 'r2'):
+            marker = self.dbapi.get_node_by_uuid(self.owned(hostname)[PAGE])
+            for marker_row in (None, marker):
+                statements = self.captured_selects(hostname, marker_row)
+                # Per ring, its arcs and perhaps its walk; the page's rows.
+                self.assertGreaterEqual(len(statements), 2)
+                with self.dbapi.engine.connect() as connection:
+                    for statement, parameters in statements:
+                        kind = self.kind_of(statement)
+                        walked.add(kind)
+                        self.check_plan(connection, statement, parameters,
+                                        kind)
+        # Both ways of reading a ring were seen and checked.
+        self.assertEqual({'arcs', 'walk', 'rows'}, walked)
+
+    @staticmethod
+    def kind_of(statement: str) -> str:
+        """Which of a page's statements: a ring read through its arcs, a
+        ring walked in id order, or the page's rows by id."""
+        if 'ring_position' not in statement:
+            return 'rows'
+        return 'walk' if 'ORDER BY' in statement else 'arcs'
+
+    def test_small_share_is_read_through_its_arcs_only(self):
+        """c1 owns about a third of rings of 1 500 nodes: fewer than a
+        page over its share, so its arcs are read and nothing walked; r2
+        owns half of a ring: its arcs hold more than that, and the ring is
+        walked in id order."""
+        self.insert_fleet()
+        kinds = {h: {self.kind_of(s) for s, _ in self.captured_selects(h)}
+                 for h in ('c1', 'r2')}
+        self.assertEqual({'c1': {'arcs', 'rows'},
+                          'r2': {'arcs', 'walk', 'rows'}}, kinds)
+
+    def check_plan(self, connection, statement, parameters,
+                   kind: str) -> None:
+        raise NotImplementedError
+
+
+class TestRingPagePlanSQLite(RingPagePlanTests, db_base.DBLayerTestCase):
+    backend = db_base.SQLITE
+
+    def check_plan(self, connection, statement, parameters, kind):
+        details = [row[3] for row in connection.exec_driver_sql(
+            'EXPLAIN QUERY PLAN ' + statement, parameters)]
+        plan = '; '.join(details)
+        for detail in details:
+            self.assertFalse(detail.startswith('SCAN'), plan)
+            self.assertNotIn('TEMP B-TREE', detail, plan)
+        searches = [d for d in details if d.startswith('SEARCH')]
+        self.assertTrue(searches, plan)
+        ring = ('SEARCH nodes USING COVERING INDEX %s (conductor_group=? '
+                'AND driver=?')
+        expected = {
+            'walk': (ring % INDEX,),
+            # An arc open at its start, after a marker, may as well be
+            # searched from the marker's id.
+            'arcs': (ring % ARCS_INDEX + ' AND ring_position',
+                     ring % INDEX + ' AND id'),
+            'rows': ('SEARCH nodes USING INTEGER PRIMARY KEY',)}[kind]
+        for search in searches:
+            self.assertTrue(search.startswith(expected), plan)
+
+
+class TestRingPagePlanMySQL(RingPagePlanTests, db_base.DBLayerTestCase):
+    backend = db_base.MYSQL
+
+    def analyze(self):
+        self.execute(sa.text('ANALYZE TABLE nodes'))
+
+    def check_plan(self, connection, statement, parameters, kind):
+        rows = [dict(row._mapping) for row in connection.exec_driver_sql(
+            'EXPLAIN ' + statement, parameters)]
+        for row in rows:
+            self.assertNotEqual('ALL', row['type'], rows)  # full scan
+            self.assertNotEqual('index', row['type'], rows)  # full index
+            self.assertNotIn('filesort', row['Extra'] or '', rows)
+            self.assertNotIn('temporary', row['Extra'] or '', rows)
+        keys = {row['key'] for row in rows}
+        expected = {'walk': INDEX, 'arcs': ARCS_INDEX, 'rows': 'PRIMARY'}
+        self.assertEqual({expected[kind]}, keys, rows)
+
+
+class TestRingPagePlanPostgreSQL(RingPagePlanTests,
+                                 db_base.DBLayerTestCase):
+    backend = db_base.POSTGRESQL
+    # With fewer, the planner rightly prefers to read the conductor's few
+    # hundred nodes through the arcs and sort them.
+    PLAN_NODES = 40000
+
+    def analyze(self):
+        self.execute(sa.text('ANALYZE nodes'))
+
+    def check_plan(self, connection, statement, parameters, kind):
+        (document,) = connection.exec_driver_sql(
+            'EXPLAIN (FORMAT JSON) ' + statement, parameters).one()
+        if isinstance(document, str):
+            document = json.loads(document)
+        plans, seen = [document[0]['Plan']], []
+        while plans:
+            plan = plans.pop()
+            seen.append((plan['Node Type'], plan.get('Index Name')))
+            plans.extend(plan.get('Plans', ()))
+        for node_type, _ in seen:
+            self.assertNotIn(node_type, ('Seq Scan', 'Sort',
+                                         'Incremental Sort'), seen)
+        indexes = {name for _, name in seen if name}
+        expected = {'walk': INDEX, 'arcs': ARCS_INDEX, 'rows': 'nodes_pkey'}
+        self.assertEqual({expected[kind]}, indexes, seen)
