@@ -208,8 +208,12 @@ class ClusterTestMixin:
                           'conductor take over'),
                          (node['target_provision_state'],
                           node['last_error']))
-        self.assertIsNone(self.cluster.scalar(
-            'SELECT reservation FROM nodes WHERE uuid = :uuid', uuid=uuid))
+        # The survivor writes the failure under its own lock, released
+        # right after: released soon, not left held, is what counts.
+        wait_for(lambda: self.cluster.scalar(
+            'SELECT reservation FROM nodes WHERE uuid = :uuid',
+            uuid=uuid) is None, timeout=10,
+            message='the lock of %s to be released' % uuid)
         # The new owner acts on it.
         self.assertEqual(survivor, self.cluster.node_owners()[uuid])
         self.provision(uuid, 'deleted')
