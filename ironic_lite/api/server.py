@@ -1,7 +1,7 @@
 """Serve the API with waitress, so that slow or idle clients cannot starve it.
 
 waitress reads every request, headers and body, in one event loop and hands
-it to a thread of ``[api]api_workers`` only once it is complete: a client
+it to a thread of ``[api]api_threads`` only once it is complete: a client
 that sends slowly costs a socket, never a thread. On top of waitress's own
 limits (connections, idle time, header and body size) this module adds what
 it lacks: a deadline for the headers and one for the body, errors in Ironic's
@@ -178,8 +178,12 @@ class _Server(waitress_server.TcpWSGIServer):
 class APIServer:
     """The API on ``[api]host_ip``:``[api]port`` (0 picks a free port)."""
 
-    def __init__(self, application: Callable | None = None):
+    def __init__(self, application: Callable | None = None,
+                 sock: socket.socket | None = None):
+        """``sock``: a socket already listening (shared by several
+        worker processes); by default it binds its own."""
         self._application = application
+        self._sock = sock
         self._map = {}
         self._server = None
         self._thread = None
@@ -200,7 +204,7 @@ class APIServer:
 
     def start(self) -> None:
         """Listen, and serve in a thread of its own."""
-        sock = _bound_socket(CONF.api.host_ip, CONF.api.port)
+        sock = self._sock or _bound_socket(CONF.api.host_ip, CONF.api.port)
         try:
             self._server = self._make_server(sock)
         except BaseException:
@@ -217,7 +221,7 @@ class APIServer:
         _check_backlog(api.backlog)
         adj = adjustments.Adjustments(
             sockets=[sock],
-            threads=api.api_workers,
+            threads=api.api_threads,
             # waitress counts its listening socket and its wake-up pipe.
             connection_limit=api.max_connections + 2,
             backlog=api.backlog,
@@ -291,6 +295,26 @@ class APIServer:
         # Its threads end with the requests they still run, if any.
         self._server.task_dispatcher.shutdown(timeout=SWEEP_SECONDS)
         self._thread = None
+
+
+def listening_socket() -> socket.socket:
+    """A socket on ``[api]host_ip``:``[api]port``, listening: made once
+    and shared by every worker process."""
+    sock = _bound_socket(CONF.api.host_ip, CONF.api.port)
+    try:
+        _check_backlog(CONF.api.backlog)
+        sock.listen(CONF.api.backlog)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def socket_url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    if ':' in host:
+        host = '[%s]' % host
+    return 'http://%s:%s' % (host, port)
 
 
 def _bound_socket(host: str, port: int) -> socket.socket:
