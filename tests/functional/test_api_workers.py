@@ -127,36 +127,35 @@ class TestAPIWorkers(APIWorkersTestCase):
         self.cluster.start_conductor('c1')
         api, workers = self.start_api()
 
-        # New connections until each worker has answered one: the kernel
-        # hands each to whichever worker accepts first.
-        served = {}
-        kept = []
+        # New connections until each worker has answered several: the
+        # kernel hands each to whichever worker accepts first.
+        per_worker = 4
+        served: dict[int, list] = {pid: [] for pid in workers}
 
         def one_more():
             connection = http.client.HTTPConnection(*self.address,
                                                     timeout=30)
-            kept.append(connection)
+            self.addCleanup(connection.close)
             status, body = self.request(connection, 'GET', '/v1/conductors')
             self.assertEqual(200, status, body)
             self.assertEqual([self.cluster.hostname('c1')],
                              [c['hostname'] for c in body['conductors']])
             pid = serving_pid(connection, workers)
-            served.setdefault(pid, connection)
-            return set(served) >= workers
+            self.assertIn(pid, workers)
+            served[pid].append(connection)
+            return all(len(c) >= per_worker for c in served.values())
 
-        try:
-            test_base.wait_for(one_more, timeout=60,
-                               message='every worker to serve a connection')
-        finally:
-            for connection in kept:
-                if connection not in served.values():
-                    connection.close()
-        self.assertEqual(workers, set(served))
+        test_base.wait_for(one_more, timeout=60,
+                           message='every worker to serve connections')
 
-        # Clients at once on the connections of both workers: every write
-        # goes to the conductor over RabbitMQ, every read sees it.
+        # Clients at once, each on a connection of its own, half of them
+        # served by each worker: every write goes to the conductor over
+        # RabbitMQ, every read sees it.
+        mine = [served[pid][k] for pid in sorted(workers)
+                for k in range(per_worker)]
+
         def client(index):
-            connection = served[sorted(workers)[index % WORKERS]]
+            connection = mine[index]
             status, node = self.request(connection, 'POST', '/v1/nodes', {
                 'name': 'node-%d' % index, 'driver': 'fake-hardware',
                 'extra': {'index': index}})
@@ -167,19 +166,20 @@ class TestAPIWorkers(APIWorkersTestCase):
             self.assertEqual(200, status, node)
             return node['uuid']
 
-        with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            uuids = list(pool.map(client, range(16)))
+        with concurrent.futures.ThreadPoolExecutor(len(mine)) as pool:
+            uuids = list(pool.map(client, range(len(mine))))
         for index, uuid in enumerate(uuids):
-            for connection in served.values():
-                status, node = self.request(connection, 'GET',
+            for pid in workers:
+                status, node = self.request(served[pid][0], 'GET',
                                             '/v1/nodes/%s' % uuid)
                 self.assertEqual(200, status, node)
                 self.assertEqual({'index': index, 'patched': index},
                                  node['extra'])
                 self.assertEqual(self.cluster.hostname('c1'),
                                  node['conductor'])
-        for connection in served.values():
-            connection.close()
+        for connections in served.values():
+            for connection in connections:
+                connection.close()
 
         started = time.monotonic()
         self.assertEqual(0, api.stop(signal.SIGTERM))
