@@ -297,17 +297,37 @@ class APIServer:
         self._thread = None
 
 
-def listening_socket() -> socket.socket:
-    """A socket on ``[api]host_ip``:``[api]port``, listening: made once
-    and shared by every worker process."""
-    sock = _bound_socket(CONF.api.host_ip, CONF.api.port)
+def listening_sockets(count: int) -> list[socket.socket]:
+    """``count`` sockets on ``[api]host_ip``:``[api]port`` (port 0: one
+    free port for all), listening, one per worker process.
+
+    With several, each has SO_REUSEPORT: the kernel spreads new
+    connections over them evenly. Workers sharing one socket would not
+    share the work: the first to wake accepts, and idle keep-alive clients
+    all end up on the same worker.
+    """
+    _check_backlog(CONF.api.backlog)
+    port = CONF.api.port
+    if count > 1:
+        # SO_REUSEPORT would let this process share a port another one
+        # (of the same user) already serves, and take half its clients:
+        # the port must be free first, as for a single socket.
+        with _bound_socket(CONF.api.host_ip, port) as probe:
+            port = probe.getsockname()[1]
+    sockets: list[socket.socket] = []
     try:
-        _check_backlog(CONF.api.backlog)
-        sock.listen(CONF.api.backlog)
+        for _ in range(count):
+            sock = _bound_socket(CONF.api.host_ip, port,
+                                 reuse_port=count > 1)
+            sockets.append(sock)
+            port = sock.getsockname()[1]
+        for sock in sockets:
+            sock.listen(CONF.api.backlog)
     except BaseException:
-        sock.close()
+        for sock in sockets:
+            sock.close()
         raise
-    return sock
+    return sockets
 
 
 def socket_url(sock: socket.socket) -> str:
@@ -317,12 +337,15 @@ def socket_url(sock: socket.socket) -> str:
     return 'http://%s:%s' % (host, port)
 
 
-def _bound_socket(host: str, port: int) -> socket.socket:
+def _bound_socket(host: str, port: int,
+                  reuse_port: bool = False) -> socket.socket:
     family, kind, proto, _, address = socket.getaddrinfo(
         host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.bind(address)

@@ -1,12 +1,14 @@
-"""Several API worker processes sharing one listening socket.
+"""Several API worker processes serving one port.
 
 One Python process answers one request at a time (the GIL); on a machine
 with several cores, ``[api]api_workers`` processes answer as many. The
-parent binds and listens, then forks the workers: each inherits the socket
-and accepts from it, so port 0 works and no connection is refused while a
-worker starts. The parent serves nothing; it restarts a worker that dies,
-and stops them all on SIGTERM or SIGINT. A worker whose parent dies (even
-by SIGKILL) stops as on SIGTERM: no orphan keeps serving.
+parent binds and listens, one SO_REUSEPORT socket per worker on the same
+port (see ``server.listening_sockets``), then forks the workers: each
+accepts on its own socket. So port 0 works, and connections the kernel
+gives a worker that is being replaced wait in its socket's backlog. The
+parent serves nothing; it restarts a worker that dies, and stops them all
+on SIGTERM or SIGINT. A worker whose parent dies (even by SIGKILL) stops
+as on SIGTERM: no orphan keeps serving.
 
 Each worker must open its own database pool and RPC transport after the
 fork; the parent opens none that it passes on (see ``cmd/api.py``).
@@ -73,16 +75,16 @@ def stop_with_parent(parent: int) -> None:
 
 
 class WorkerPool:
-    """``count`` children running ``serve(sock, ready)``, where ``ready()``
-    tells the parent the worker accepts connections. ``serve`` must not
-    return (it ends its process with ``os._exit``)."""
+    """A child per socket of ``sockets``, running ``serve(sock, ready)``,
+    where ``ready()`` tells the parent the worker accepts connections.
+    ``serve`` must not return (it ends its process with ``os._exit``)."""
 
-    def __init__(self, sock: socket.socket, count: int,
+    def __init__(self, sockets: list[socket.socket],
                  serve: Callable[[socket.socket, Callable[[], None]], None]):
-        self._sock = sock
-        self._count = count
+        self._sockets = sockets
+        self._count = len(sockets)
         self._serve = serve
-        self._children: dict[int, float] = {}  # pid -> started at
+        self._children: dict[int, int] = {}  # pid -> its socket's index
         self._ready_r, self._ready_w = os.pipe()
         self._stopping = False
 
@@ -93,8 +95,8 @@ class WorkerPool:
     def start(self, timeout: float) -> bool:
         """Fork every worker; whether they all report ready within
         ``timeout`` seconds."""
-        for _ in range(self._count):
-            self._fork()
+        for slot in range(self._count):
+            self._fork(slot)
         deadline = time.monotonic() + timeout
         ready = 0
         while ready < self._count:
@@ -107,21 +109,24 @@ class WorkerPool:
                 ready += len(os.read(self._ready_r, self._count))
         return True
 
-    def _fork(self) -> None:
+    def _fork(self, slot: int) -> None:
         parent = os.getpid()
         pid = os.fork()
         if pid == 0:
             status = 1
             try:
                 os.close(self._ready_r)
+                for index, sock in enumerate(self._sockets):
+                    if index != slot:
+                        sock.close()
                 stop_with_parent(parent)
-                self._serve(self._sock, self._ready)
+                self._serve(self._sockets[slot], self._ready)
                 status = 0
             except BaseException:
                 LOG.exception('API worker %d failed', os.getpid())
             finally:
                 os._exit(status)
-        self._children[pid] = time.monotonic()
+        self._children[pid] = slot
         LOG.info('Started API worker %d', pid)
 
     def _ready(self) -> None:
@@ -153,13 +158,18 @@ class WorkerPool:
                 if deaths and time.monotonic() - max(
                         deaths.values()) < RESPAWN_DELAY:
                     break
-                self._fork()
+                busy = set(self._children.values())
+                self._fork(min(set(range(self._count)) - busy))
 
     def stop(self, deadline: float) -> bool:
         """SIGTERM to every worker; those still there at the monotonic
         ``deadline`` get SIGKILL. Whether all ended on their own, with
         status 0."""
         clean = True
+        # Nothing new for the workers: with the parent's copies closed, a
+        # socket stops listening when its worker closes it.
+        for sock in self._sockets:
+            sock.close()
         for pid in self._children:
             _signal(pid, signal.SIGTERM)
         while self._children and time.monotonic() < deadline:

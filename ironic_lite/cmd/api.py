@@ -87,16 +87,16 @@ def _serve_with_workers(signals: common.StopSignals, count: int) -> int:
     from ironic_lite.api import app  # noqa: F401
 
     try:
-        sock = server.listening_socket()
+        sockets = server.listening_sockets(count)
     except OSError as e:
         LOG.error('Cannot listen on %s:%s: %s', CONF.api.host_ip,
                   CONF.api.port, e)
         return 1
-    pool = workers.WorkerPool(sock, count, _worker)
+    pool = workers.WorkerPool(sockets, _worker)
     started = pool.start(WORKER_START_TIMEOUT)
     if started:
         print('ironic-lite-api listening on %s (%d worker processes: %s)'
-              % (server.socket_url(sock), count,
+              % (server.socket_url(sockets[0]), count,
                  ' '.join(map(str, pool.pids))), flush=True)
         pool.watch(signals.received)
     else:

@@ -15,7 +15,6 @@ from testtools import content
 from tests import base as test_base
 from tests import services
 from tests.functional import base
-from tests.functional import cluster as cluster_mod
 
 WORKERS = 2
 HEADERS = {'X-OpenStack-Ironic-API-Version': '1.49',
@@ -80,15 +79,10 @@ class APIWorkersTestCase(base.FunctionalTestCase):
 
     def setUp(self):
         super().setUp()
-        if not services.tcp_open('127.0.0.1', 5672):
-            services.unavailable(self, 'RabbitMQ is not running on '
-                                       '127.0.0.1:5672')
-        self.cluster = cluster_mod.Cluster(
-            self.workdir, 'sqlite:///%s/ironic-lite.sqlite' % self.workdir,
-            services.RABBIT_URL)
-        self.addCleanup(self.cluster.shutdown)
-        self.cluster.options['api'] = {'api_workers': WORKERS}
-        self.cluster.dbsync()
+        # A database server, as ironic-lite-api is deployed; a scratch
+        # database of its own.
+        self.cluster = self.start_cluster(services.POSTGRES_URL)
+        self.cluster.options['api'] = {'port': 0, 'api_workers': WORKERS}
 
     def start_api(self) -> tuple[base.Process, set[int]]:
         api = self.cluster.start_api()
