@@ -86,7 +86,6 @@ class WorkerPool:
         self._serve = serve
         self._children: dict[int, int] = {}  # pid -> its socket's index
         self._ready_r, self._ready_w = os.pipe()
-        self._stopping = False
 
     @property
     def pids(self) -> list[int]:
@@ -115,6 +114,12 @@ class WorkerPool:
         if pid == 0:
             status = 1
             try:
+                # Not the parent's handlers: until the worker sets its own,
+                # SIGTERM ends it (it serves nothing yet). Ctrl-C in a
+                # terminal reaches the whole process group; the parent
+                # passes it on as SIGTERM, once.
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
                 os.close(self._ready_r)
                 for index, sock in enumerate(self._sockets):
                     if index != slot:

@@ -68,10 +68,7 @@ def _serve_alone(signals: common.StopSignals, sock=None,
 
 
 def _worker(sock: socket.socket, ready: Callable[[], None]) -> None:
-    """A forked worker: the parent's signals are not its own. Ctrl-C in a
-    terminal reaches the whole process group; the parent passes it on as
-    SIGTERM, once."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """A forked worker: stopped by SIGTERM only (see ``api/workers.py``)."""
     _serve_alone(common.StopSignals((signal.SIGTERM,)), sock, ready)
 
 
