@@ -1,4 +1,4 @@
-"""The API's read requests through HTTP, on the all-in-one ``ironic-lite``
+"""The API's requests through HTTP, on the all-in-one ``ironic-lite``
 with a fresh SQLite fleet.
 
 Seeds a new database (``--nodes`` nodes in 2 conductor groups x 2 hardware
@@ -8,17 +8,27 @@ keep-alive clients: one client in sequence, then ``--clients`` at once
 (median, p90 and requests per second).
 
     python benchmarks/http_api.py [--nodes 10000] [--clients 4]
-        [--seconds 3] [--profile FILE]
+        [--seconds 3] [--profile FILE] [--only WORD,...]
+        [--service all-in-one|api] [--workers N]
+
+``--service api`` runs ``ironic-lite-api`` (``--workers`` processes) and
+the conductor ``ironic-lite-conductor`` apart, over this machine's RabbitMQ,
+instead of the all-in-one.
 
 ``--profile FILE`` runs every request the server's application answers
 under cProfile (waitress's event loop is not included) and writes the
 statistics to FILE when the server stops; use it with ``--clients 1``.
-Read them with ``python -m pstats FILE``.
+With a FILE ending in ``.yappi`` the whole server process is profiled with
+yappi instead, every thread (the conductor's too), in CPU time, from the
+moment the conductor has taken its nodes over to the stop. Read either
+with ``python -m pstats FILE``.
 """
 
 import argparse
-import concurrent.futures
 import http.client
+import itertools
+import multiprocessing
+import json
 import os
 import random
 import shutil
@@ -49,19 +59,26 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _write_config(workdir: str, port: int) -> str:
+def _write_config(workdir: str, port: int, args) -> str:
     path = os.path.join(workdir, 'ironic-lite.conf')
+    default = ('host = %s\nstate_path = %s\nenabled_hardware_types = %s\n'
+               % (CONDUCTORS[0][0], workdir, ','.join(HARDWARE_TYPES)))
+    if args.service == 'api':
+        default += ('transport_url = %s\ncontrol_exchange = '
+                    'ironic-lite-bench-%d\n' % (args.transport_url,
+                                                 os.getpid()))
+    api = 'host_ip = 127.0.0.1\nport = %d\n' % port
+    if args.workers:
+        api += 'api_workers = %d\n' % args.workers
     with open(path, 'w') as f:
-        f.write('[DEFAULT]\nhost = %s\nstate_path = %s\n'
-                'enabled_hardware_types = %s\n'
+        f.write('[DEFAULT]\n%s'
                 '[database]\nconnection = sqlite:///%s/ironic-lite.sqlite\n'
-                '[api]\nhost_ip = 127.0.0.1\nport = %d\n'
+                '[api]\n%s'
                 '[conductor]\nheartbeat_timeout = 86400\n'
                 'sync_power_state_interval = 0\n'
                 'power_failure_recovery_interval = 0\n'
                 'graceful_shutdown_timeout = 5\n'
-                % (CONDUCTORS[0][0], workdir, ','.join(HARDWARE_TYPES),
-                   workdir, port))
+                % (default, workdir, api))
     return path
 
 
@@ -123,15 +140,23 @@ class Client:
         self.connection = http.client.HTTPConnection('127.0.0.1', port,
                                                      timeout=60)
 
-    def get(self, path: str) -> float:
+    def get(self, path) -> float:
+        """One request; ``path`` is a path to GET, or a (method, path,
+        JSON body) triple."""
+        method, body = 'GET', None
+        headers = HEADERS
+        if not isinstance(path, str):
+            method, path, body = path
+            headers = dict(HEADERS, **{'Content-Type': 'application/json'})
         start = time.perf_counter()
-        self.connection.request('GET', path, headers=HEADERS)
+        self.connection.request(method, path, body=body, headers=headers)
         response = self.connection.getresponse()
-        body = response.read()
+        answer = response.read()
         elapsed = time.perf_counter() - start
-        if response.status != 200:
-            raise RuntimeError('GET %s: %s %s' % (path, response.status,
-                                                  body[:300]))
+        if response.status not in (200, 201):
+            raise RuntimeError('%s %s: %s %s' % (method, path,
+                                                 response.status,
+                                                 answer[:300]))
         return elapsed
 
     def close(self):
@@ -146,35 +171,96 @@ def _summary(times: list[float], wall: float) -> str:
 
 
 def measure(port: int, paths, seconds: float, clients: int) -> str:
-    """Requests for ``seconds`` from ``clients`` connections; ``paths()``
-    gives the next path."""
+    """Requests for ``seconds`` from ``clients`` connections, each in a
+    process of its own (client threads in one process would share a GIL
+    and measure it); ``paths()`` gives the next path."""
     stop = time.monotonic() + seconds
-    lock = threading.Lock()
-    times: list[float] = []
+    context = multiprocessing.get_context('fork')
+    results = context.Queue()
 
     def run():
+        random.seed()  # each client its own nodes
         client = Client(port)
         client.get(paths())  # warm up the connection
         mine = []
         while time.monotonic() < stop:
             mine.append(client.get(paths()))
         client.close()
-        with lock:
-            times.extend(mine)
+        results.put(mine)
 
     start = time.monotonic()
-    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
-        for future in [pool.submit(run) for _ in range(clients)]:
-            future.result()
-    return _summary(times, time.monotonic() - start)
+    processes = [context.Process(target=run) for _ in range(clients)]
+    for process in processes:
+        process.start()
+    times: list[float] = []
+    for _ in processes:
+        times.extend(results.get(timeout=seconds + 120))
+    wall = time.monotonic() - start
+    for process in processes:
+        process.join()
+        if process.exitcode:
+            raise RuntimeError('a client failed: %s' % process.exitcode)
+    return _summary(times, wall)
 
 
-def _wait_serving(port: int, process, log: str, deadline: float) -> None:
+def _local_ring():
+    """The ring of the all-in-one's conductor group: writes go to nodes it
+    owns, since the other conductors are only registered."""
+    from ironic_lite.common import hash_ring
+    from ironic_lite.conf import CONF
+    return hash_ring.Ring({h for h, g in CONDUCTORS if g == GROUPS[0]},
+                          2 ** CONF.hash_partition_exponent)
+
+
+def _writable(uuids: list[str]) -> list[str]:
+    """The seeded fake-hardware nodes of the all-in-one's conductor."""
+    ring = _local_ring()
+    return [u for i, u in enumerate(uuids)
+            if HARDWARE_TYPES[i % 2] == 'fake-hardware'
+            and GROUPS[(i // 2) % 2] == GROUPS[0]
+            and ring.owner(u) == CONDUCTORS[0][0]]
+
+
+def _creations():
+    """New nodes, each with a name of its own, on the all-in-one's
+    conductor."""
+    from oslo_utils import uuidutils
+    ring = _local_ring()
+    counter = itertools.count()
+    lock = threading.Lock()
+
+    def next_request():
+        with lock:
+            n = next(counter)
+            uuid = uuidutils.generate_uuid()
+            while ring.owner(uuid) != CONDUCTORS[0][0]:
+                uuid = uuidutils.generate_uuid()
+        return ('POST', '/v1/nodes', json.dumps({
+            'uuid': uuid,
+            'name': 'bench-new-%d-%d' % (os.getpid(), n),
+            'driver': 'fake-hardware',
+            'driver_info': {'ipmi_address': '192.0.2.1'},
+            'properties': {'cpus': 8}, 'extra': {'n': n}}))
+    return next_request
+
+
+def _patches(uuids: list[str]):
+    """PATCHes of random nodes' ``extra``."""
+    def next_request():
+        uuid, value = random.choice(uuids), random.random()
+        return ('PATCH', '/v1/nodes/' + uuid, json.dumps([
+            {'op': 'add', 'path': '/extra/bench', 'value': value}]))
+    return next_request
+
+
+def _wait_serving(port: int, processes, log: str, deadline: float) -> None:
     """Until the API answers and the conductor has taken its nodes over
     (which writes each of them: not to be measured)."""
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError('ironic-lite exited: %s' % process.returncode)
+        for process in processes:
+            if process.poll() is not None:
+                raise RuntimeError('%s exited: %s' % (process.args,
+                                                      process.returncode))
         with open(log) as f:
             taken = 'took over' in f.read()
         try:
@@ -194,7 +280,24 @@ def serve(argv: list[str], profile: str | None) -> int:
     from ironic_lite.cmd import all_in_one
     from ironic_lite.cmd import common
 
-    if profile:
+    if profile and profile.endswith('.yappi'):
+        # Every thread (the conductor's RPC server and workers too), in
+        # CPU time, from start to stop; read with yappi's own API.
+        import yappi
+
+        yappi.set_clock_type('cpu')
+        # From SIGUSR1 on, which comes once the server is ready: not the
+        # start, not the conductor's take-over of the fleet.
+        signal.signal(signal.SIGUSR1, lambda signum, frame: yappi.start())
+        exit_now = common.exit_now
+
+        def dump_and_exit(status):
+            yappi.stop()
+            yappi.get_func_stats().save(profile, type='pstat')
+            exit_now(status)
+
+        common.exit_now = dump_and_exit
+    elif profile:
         import cProfile
 
         profiler = cProfile.Profile()
@@ -232,59 +335,86 @@ def main() -> int:
     parser.add_argument('--clients', type=int, default=4)
     parser.add_argument('--seconds', type=float, default=3.0)
     parser.add_argument('--profile', metavar='FILE')
+    parser.add_argument('--service', choices=('all-in-one', 'api'),
+                        default='all-in-one',
+                        help='all-in-one: ironic-lite (fake:// RPC); api: '
+                        'ironic-lite-api and ironic-lite-conductor over '
+                        'RabbitMQ')
+    parser.add_argument('--workers', type=int,
+                        help='[api]api_workers (default: the default)')
+    parser.add_argument('--transport-url',
+                        default='rabbit://guest:guest@127.0.0.1:5672/')
     parser.add_argument('--only', help='run only cases whose label '
-                        'contains this')
+                        'contains one of these comma-separated words')
     args = parser.parse_args()
 
     workdir = tempfile.mkdtemp(prefix='ironic-lite-bench-')
     port = _free_port()
-    config = _write_config(workdir, port)
+    config = _write_config(workdir, port, args)
     uuids = seed(config, args.nodes)
-    command = [sys.executable, os.path.abspath(__file__)]
-    if args.profile:
-        command += ['--serve-profiled', os.path.abspath(args.profile)]
+    if args.service == 'api':
+        # The API alone, and the conductor bench-1 in a process of its own.
+        bindir = os.path.dirname(sys.executable)
+        commands = {name: [os.path.join(bindir, name), '--config-file',
+                           config]
+                    for name in ('ironic-lite-conductor', 'ironic-lite-api')}
     else:
-        command += ['--serve']
-    command += ['--config-file', config]
-    log_path = os.path.join(workdir, 'ironic-lite.log')
-    log = open(log_path, 'w')
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        command = [sys.executable, os.path.abspath(__file__)]
+        if args.profile:
+            command += ['--serve-profiled', os.path.abspath(args.profile)]
+        else:
+            command += ['--serve']
+        commands = {'ironic-lite': command + ['--config-file', config]}
+    logs, processes = [], []
+    for name, command in commands.items():
+        logs.append(open(os.path.join(workdir, name + '.log'), 'w'))
+        processes.append(subprocess.Popen(command, stdout=logs[-1],
+                                          stderr=subprocess.STDOUT))
+    log_path = logs[0].name
     try:
-        _wait_serving(port, process, log_path, time.monotonic() + 120)
+        _wait_serving(port, processes, log_path, time.monotonic() + 600)
+        if args.profile and args.profile.endswith('.yappi'):
+            processes[0].send_signal(signal.SIGUSR1)
         # Ring owners of each conductor, so every one serves a full page.
         host = CONDUCTORS[2][0]
-        rng = random.Random(42)
         cases = [
             ('GET /v1/conductors', lambda: '/v1/conductors'),
             ('GET /v1/conductors/{h}', lambda: '/v1/conductors/' + host),
             ('GET /v1/nodes/{uuid}',
-             lambda: '/v1/nodes/' + rng.choice(uuids)),
+             lambda: '/v1/nodes/' + random.choice(uuids)),
             ('GET /v1/nodes?limit=1000', lambda: '/v1/nodes?limit=1000'),
             ('GET /v1/nodes/detail?limit=1000',
              lambda: '/v1/nodes/detail?limit=1000'),
             ('GET /v1/nodes?conductor=H&limit=1000',
              lambda: '/v1/nodes?conductor=%s&limit=1000' % host),
+            ('POST /v1/nodes', _creations()),
+            ('PATCH /v1/nodes/{uuid}', _patches(_writable(uuids))),
         ]
-        print('%d nodes, %d conductors, %s s per measure\n'
-              % (args.nodes, len(CONDUCTORS), args.seconds))
+        print('%s, %d nodes, %d conductors, %s s per measure, '
+              'api_workers %s\n' % (args.service, args.nodes,
+                                     len(CONDUCTORS), args.seconds,
+                                     args.workers or 'default'))
         print('| request | 1 client: median | p90 | r/s '
               '| %d clients: median | p90 | r/s |' % args.clients)
         print('| --- | --- | --- | --- | --- | --- | --- |')
         for label, paths in cases:
-            if args.only and args.only not in label:
+            if args.only and not any(
+                    part in label for part in args.only.split(',')):
                 continue
             sequential = measure(port, paths, args.seconds, 1)
             concurrent = measure(port, paths, args.seconds, args.clients)
             print('| %s | %s | %s |' % (label, sequential, concurrent),
                   flush=True)
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        for process in reversed(processes):
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for log in logs:
+            log.close()
         if os.environ.get("BENCH_KEEP"):
             print(workdir)
         else:

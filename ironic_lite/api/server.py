@@ -1,7 +1,7 @@
 """Serve the API with waitress, so that slow or idle clients cannot starve it.
 
 waitress reads every request, headers and body, in one event loop and hands
-it to a thread of ``[api]api_workers`` only once it is complete: a client
+it to a thread of ``[api]api_threads`` only once it is complete: a client
 that sends slowly costs a socket, never a thread. On top of waitress's own
 limits (connections, idle time, header and body size) this module adds what
 it lacks: a deadline for the headers and one for the body, errors in Ironic's
@@ -178,8 +178,12 @@ class _Server(waitress_server.TcpWSGIServer):
 class APIServer:
     """The API on ``[api]host_ip``:``[api]port`` (0 picks a free port)."""
 
-    def __init__(self, application: Callable | None = None):
+    def __init__(self, application: Callable | None = None,
+                 sock: socket.socket | None = None):
+        """``sock``: a socket already listening (shared by several
+        worker processes); by default it binds its own."""
         self._application = application
+        self._sock = sock
         self._map = {}
         self._server = None
         self._thread = None
@@ -200,7 +204,7 @@ class APIServer:
 
     def start(self) -> None:
         """Listen, and serve in a thread of its own."""
-        sock = _bound_socket(CONF.api.host_ip, CONF.api.port)
+        sock = self._sock or _bound_socket(CONF.api.host_ip, CONF.api.port)
         try:
             self._server = self._make_server(sock)
         except BaseException:
@@ -217,7 +221,7 @@ class APIServer:
         _check_backlog(api.backlog)
         adj = adjustments.Adjustments(
             sockets=[sock],
-            threads=api.api_workers,
+            threads=api.api_threads,
             # waitress counts its listening socket and its wake-up pipe.
             connection_limit=api.max_connections + 2,
             backlog=api.backlog,
@@ -293,12 +297,55 @@ class APIServer:
         self._thread = None
 
 
-def _bound_socket(host: str, port: int) -> socket.socket:
+def listening_sockets(count: int) -> list[socket.socket]:
+    """``count`` sockets on ``[api]host_ip``:``[api]port`` (port 0: one
+    free port for all), listening, one per worker process.
+
+    With several, each has SO_REUSEPORT: the kernel spreads new
+    connections over them evenly. Workers sharing one socket would not
+    share the work: the first to wake accepts, and idle keep-alive clients
+    all end up on the same worker.
+    """
+    _check_backlog(CONF.api.backlog)
+    port = CONF.api.port
+    if count > 1:
+        # SO_REUSEPORT would let this process share a port another one
+        # (of the same user) already serves, and take half its clients:
+        # the port must be free first, as for a single socket.
+        with _bound_socket(CONF.api.host_ip, port) as probe:
+            port = probe.getsockname()[1]
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = _bound_socket(CONF.api.host_ip, port,
+                                 reuse_port=count > 1)
+            sockets.append(sock)
+            port = sock.getsockname()[1]
+        for sock in sockets:
+            sock.listen(CONF.api.backlog)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+def socket_url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    if ':' in host:
+        host = '[%s]' % host
+    return 'http://%s:%s' % (host, port)
+
+
+def _bound_socket(host: str, port: int,
+                  reuse_port: bool = False) -> socket.socket:
     family, kind, proto, _, address = socket.getaddrinfo(
         host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.bind(address)

@@ -21,6 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     common.refuse_unsafe_api()
     signals = common.StopSignals()
     startup.start_messaging(require_url=False, default_url='fake://')
+    if (CONF.api.api_workers or 1) > 1:
+        # fake:// carries RPC between threads of one process: a forked
+        # worker could not reach the conductor.
+        LOG.warning('[api]api_workers = %d is ignored: ironic-lite serves '
+                    'from its one process (ironic-lite-api serves with '
+                    'several)', CONF.api.api_workers)
 
     from ironic_lite.api import server
     from ironic_lite.common import exception

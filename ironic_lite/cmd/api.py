@@ -1,6 +1,14 @@
-"""ironic-lite-api: the API service alone, in front of separate conductors."""
+"""ironic-lite-api: the API service alone, in front of separate conductors.
 
+With ``[api]api_workers`` above 1 (the default on a machine with several
+cores) this process listens and forks the worker processes that serve (see
+``api/workers.py``); it serves nothing itself.
+"""
+
+import signal
+import socket
 import sys
+from collections.abc import Callable
 
 from oslo_log import log
 
@@ -10,12 +18,32 @@ from ironic_lite.conf import CONF
 
 LOG = log.getLogger(__name__)
 
+# How long the workers may take to start serving, imports done.
+WORKER_START_TIMEOUT = 60
+# Beyond [conductor]graceful_shutdown_timeout, what a worker's own stop may
+# take (closing RPC, its exit) before the parent kills it.
+WORKER_STOP_MARGIN = 2
+
 
 def main(argv: list[str] | None = None) -> int:
     startup.prepare(sys.argv[1:] if argv is None else argv, 'ironic-lite-api')
     common.refuse_unsafe_api()
     signals = common.StopSignals()
     startup.require_current_schema()
+    startup.transport_url(require_url=True)
+
+    from ironic_lite.api import workers
+
+    count = workers.worker_count()
+    if count == 1:
+        return _serve_alone(signals)
+    return _serve_with_workers(signals, count)
+
+
+def _serve_alone(signals: common.StopSignals, sock=None,
+                 ready: Callable[[], None] | None = None) -> int:
+    """Serve from this process until a stop signal; on ``sock`` if given
+    (a worker's)."""
     startup.start_messaging(require_url=True)
 
     from ironic_lite.api import server
@@ -24,9 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     from ironic_lite.common import rpc
 
     membership.start_listener(hash_ring.get_manager(), background=True)
-    api = server.APIServer()
+    api = server.APIServer(sock=sock)
     api.start()
-    print('ironic-lite-api listening on %s' % api.url, flush=True)
+    if ready is None:
+        print('ironic-lite-api listening on %s' % api.url, flush=True)
+    else:
+        ready()
     signals.wait()
     deadline = common.stop_within(CONF.conductor.graceful_shutdown_timeout)
     served = common.run_bounded(api.stop, common.remaining(deadline),
@@ -34,6 +65,43 @@ def main(argv: list[str] | None = None) -> int:
     common.run_bounded(rpc.cleanup, common.CLOSE_BOUND, 'closing RPC')
     # A request still computing past the bound must not hold the process.
     common.exit_now(0 if served else 1)
+
+
+def _worker(sock: socket.socket, ready: Callable[[], None]) -> None:
+    """A forked worker: stopped by SIGTERM only (see ``api/workers.py``)."""
+    _serve_alone(common.StopSignals((signal.SIGTERM,)), sock, ready)
+
+
+def _serve_with_workers(signals: common.StopSignals, count: int) -> int:
+    from ironic_lite.api import server
+    from ironic_lite.api import workers
+    from ironic_lite.db import api as db_api
+
+    # The schema check's pool must not be shared with the workers.
+    db_api.get_instance().dispose()
+    db_api.set_instance(None)
+    # Imported once here, shared by the workers' memory.
+    from ironic_lite.api import app  # noqa: F401
+
+    try:
+        sockets = server.listening_sockets(count)
+    except OSError as e:
+        LOG.error('Cannot listen on %s:%s: %s', CONF.api.host_ip,
+                  CONF.api.port, e)
+        return 1
+    pool = workers.WorkerPool(sockets, _worker)
+    started = pool.start(WORKER_START_TIMEOUT)
+    if started:
+        print('ironic-lite-api listening on %s (%d worker processes: %s)'
+              % (server.socket_url(sockets[0]), count,
+                 ' '.join(map(str, pool.pids))), flush=True)
+        pool.watch(signals.received)
+    else:
+        LOG.error('The API workers did not start')
+    deadline = common.stop_within(CONF.conductor.graceful_shutdown_timeout
+                                  + WORKER_STOP_MARGIN)
+    stopped = pool.stop(deadline)
+    common.exit_now(0 if started and stopped else 1)
 
 
 if __name__ == '__main__':

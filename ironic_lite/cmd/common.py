@@ -29,9 +29,10 @@ class StopSignals:
     """SIGTERM and SIGINT, caught from the moment this is made. A second
     one while stopping ends the process at once."""
 
-    def __init__(self):
+    def __init__(self, signums: tuple[int, ...] = (signal.SIGTERM,
+                                                   signal.SIGINT)):
         self.received = threading.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in signums:
             signal.signal(signum, self._handler)
 
     def _handler(self, signum, frame):

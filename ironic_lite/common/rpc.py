@@ -40,8 +40,12 @@ def init(url: str | None = None) -> None:
     """Open the transport: ``url``, else ``[DEFAULT]transport_url``."""
     global _TRANSPORT
     if _TRANSPORT is None:
-        _TRANSPORT = messaging.get_rpc_transport(
-            CONF, url=url, allowed_remote_exmods=ALLOWED_EXMODS)
+        from ironic_lite.common import inproc_rpc
+        make = messaging.get_rpc_transport
+        if inproc_rpc.is_inproc(CONF, url):
+            make = inproc_rpc.get_rpc_transport
+        _TRANSPORT = make(CONF, url=url,
+                          allowed_remote_exmods=ALLOWED_EXMODS)
 
 
 def cleanup() -> None:

@@ -38,12 +38,18 @@ def start_messaging(require_url: bool, default_url: str | None = None):
     :param default_url: the transport when none is configured.
     """
     from ironic_lite.common import rpc
+    rpc.init(transport_url(require_url, default_url))
+
+
+def transport_url(require_url: bool,
+                  default_url: str | None = None) -> str | None:
+    """The RPC transport's URL; exit if it is required and missing."""
     url = CONF.transport_url or default_url
     if not url and require_url:
         sys.exit('%s needs [DEFAULT]transport_url, the message broker its '
                  'API and conductors share, for example '
                  'rabbit://guest:guest@127.0.0.1:5672/' % CONF.prog)
-    rpc.init(url)
+    return url
 
 
 def require_current_schema() -> None:

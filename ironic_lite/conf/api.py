@@ -19,11 +19,22 @@ opts = [
                     'responses, e.g. https://baremetal.example.com:6385. '
                     'Defaults to the host URL of each request.'),
     cfg.IntOpt('api_workers',
+               min=1,
+               help='API worker processes of ironic-lite-api, sharing its '
+                    'port: one process answers one request at a time '
+                    '(Python\'s GIL), so use about one per core. Defaults '
+                    'to the number of cores, at most 4. Each worker has its '
+                    'own database pool and message broker connection. The '
+                    'all-in-one ironic-lite always serves from its one '
+                    'process (its RPC to its conductor stays inside it) and '
+                    'ignores this option. Until this release it meant the '
+                    'threads of the server, now [api]api_threads.'),
+    cfg.IntOpt('api_threads',
                default=8,
                min=1,
-               help='Threads running API requests in the built-in server. '
-                    'A thread gets a request only once it has arrived '
-                    'whole, so slow clients do not hold threads.'),
+               help='Threads running API requests in each API process. A '
+                    'thread gets a request only once it has arrived whole, '
+                    'so slow clients do not hold threads.'),
     cfg.IntOpt('max_request_body_size',
                default=1048576,
                min=1,

@@ -1090,10 +1090,15 @@ class Connection:
 
 @sa.event.listens_for(sa.engine.Engine, 'connect')
 def _tune_sqlite(dbapi_connection, connection_record):
-    """Let the API threads read while a conductor thread writes."""
+    """Let the API threads read while a conductor thread writes; sync
+    commits as ``[database]sqlite_durability`` says."""
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     cursor = dbapi_connection.cursor()
     cursor.execute('PRAGMA journal_mode=WAL')
     cursor.execute('PRAGMA busy_timeout=10000')
+    if CONF.database.sqlite_synchronous:
+        # (oslo.db turns syncing off itself when that option is false.)
+        cursor.execute('PRAGMA synchronous=%s'
+                       % CONF.database.sqlite_durability.upper())
     cursor.close()

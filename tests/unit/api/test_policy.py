@@ -9,6 +9,7 @@ real one.
 
 import json
 import os
+from unittest import mock
 
 import fixtures
 import webtest
@@ -546,3 +547,49 @@ class TestOtherStrategies(base.TestCase):
 def policy_context():
     from ironic_lite.common import context
     return context.RequestContext(roles=[], is_admin=False)
+
+
+class TestPolicyFileChecks(base.TestCase):
+    """The policy file is looked at once per interval, not per check."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(base.ConfFixture())
+        policy.reset()
+        self.addCleanup(policy.reset)
+        self.policy_file = os.path.join(self.useFixture(
+            fixtures.TempDir()).path, 'policy.yaml')
+        self._write('"show_password": "!"\n')
+        policy.get_enforcer()  # registers [oslo_policy]
+        self.config(policy_file=self.policy_file, group='oslo_policy')
+        policy.reset()
+        from ironic_lite.common import context
+        self.context = context.RequestContext(roles=['admin'],
+                                              system_scope='all')
+
+    def _write(self, text: str) -> None:
+        with open(self.policy_file, 'w') as f:
+            f.write(text)
+
+    def test_an_edit_takes_effect_after_the_interval(self):
+        clock = [1000.0]
+        self.useFixture(fixtures.MockPatch(
+            'ironic_lite.api.policy.time.monotonic', lambda: clock[0]))
+        self.assertFalse(policy.check('show_password', self.context))
+        self._write('"show_password": "role:admin"\n')
+        # Made newer than the first version whatever the file system's
+        # time resolution.
+        os.utime(self.policy_file, (2e9, 2e9))
+        clock[0] += policy.POLICY_RECHECK_SECONDS / 2
+        self.assertFalse(policy.check('show_password', self.context))
+        clock[0] += policy.POLICY_RECHECK_SECONDS
+        self.assertTrue(policy.check('show_password', self.context))
+
+    def test_no_file_lookup_between_checks(self):
+        policy.check('show_password', self.context)
+        with mock.patch('os.stat', side_effect=AssertionError('stat')), \
+                mock.patch('os.path.exists',
+                           side_effect=AssertionError('exists')):
+            for _ in range(20):
+                self.assertFalse(policy.check('show_password',
+                                              self.context))
