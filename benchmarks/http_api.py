@@ -27,8 +27,8 @@ with ``python -m pstats FILE``.
 import argparse
 import http.client
 import itertools
-import multiprocessing
 import json
+import multiprocessing
 import os
 import random
 import shutil
