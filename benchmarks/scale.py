@@ -299,7 +299,8 @@ def _wait_serving(port: int, process, log_path: str,
 
 def start_ironic_lite(workdir: str, nodes: int, conductors: int) -> Service:
     port = http_api._free_port()
-    config = http_api._write_config(workdir, port)
+    config = http_api._write_config(
+        workdir, port, argparse.Namespace(service='all-in-one', workers=None))
     info = seed('sqlite:///%s/ironic-lite.sqlite' % workdir, nodes,
                 conductors)
     log_path = os.path.join(workdir, 'ironic-lite.log')
