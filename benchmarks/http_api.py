@@ -40,6 +40,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 
 sys.path.insert(0, '.')
 
@@ -82,12 +83,37 @@ def _write_config(workdir: str, port: int, args) -> str:
     return path
 
 
+def node_rows(count: int, now, new_uuid) -> Iterator[dict]:
+    """The fleet's node rows, as both ironic-lite's and Ironic's schemas
+    name the columns: 2 groups x 2 hardware types, IPMI driver_info with a
+    password; ``new_uuid()`` gives each node its UUID."""
+    from ironic_lite.common import ring_position
+
+    for i in range(count):
+        node_uuid = new_uuid()
+        yield {
+            'uuid': node_uuid, 'name': 'node-%06d' % i,
+            'driver': HARDWARE_TYPES[i % 2],
+            'conductor_group': GROUPS[(i // 2) % 2],
+            'ring_position': ring_position.ring_position(node_uuid),
+            'provision_state': 'available', 'power_state': 'power off',
+            'driver_info': {'ipmi_address': '192.0.2.%d' % (i % 250),
+                            'ipmi_username': 'admin',
+                            'ipmi_password': 'secret'},
+            'properties': {'cpus': 8, 'memory_mb': 65536,
+                           'local_gb': 100, 'cpu_arch': 'x86_64'},
+            'extra': {'rack': 'r%d' % (i % 40)},
+            'instance_info': {}, 'driver_internal_info': {},
+            'resource_class': 'baremetal', 'created_at': now,
+            'maintenance': False, 'console_enabled': False,
+            'protected': False}
+
+
 def seed(config: str, nodes: int) -> list[str]:
     """A fresh database with the fleet; the node UUIDs."""
     from oslo_utils import timeutils
     from oslo_utils import uuidutils
 
-    from ironic_lite.common import ring_position
     from ironic_lite.conf import CONF
     from ironic_lite.db import api as db_api
     from ironic_lite.db import migration
@@ -105,26 +131,8 @@ def seed(config: str, nodes: int) -> list[str]:
              'interface_name': 'fake' if hw == 'fake-hardware'
              else 'ipmitool', 'default': True}
             for hw in HARDWARE_TYPES])
-    now = timeutils.utcnow()
-    rows = []
-    for i in range(nodes):
-        uuid = uuidutils.generate_uuid()
-        rows.append({
-            'uuid': uuid, 'name': 'node-%06d' % i,
-            'driver': HARDWARE_TYPES[i % 2],
-            'conductor_group': GROUPS[(i // 2) % 2],
-            'ring_position': ring_position.ring_position(uuid),
-            'provision_state': 'available', 'power_state': 'power off',
-            'driver_info': {'ipmi_address': '192.0.2.%d' % (i % 250),
-                            'ipmi_username': 'admin',
-                            'ipmi_password': 'secret'},
-            'properties': {'cpus': 8, 'memory_mb': 65536,
-                           'local_gb': 100, 'cpu_arch': 'x86_64'},
-            'extra': {'rack': 'r%d' % (i % 40)},
-            'instance_info': {}, 'driver_internal_info': {},
-            'resource_class': 'baremetal', 'created_at': now,
-            'maintenance': False, 'console_enabled': False,
-            'protected': False})
+    rows = list(node_rows(nodes, timeutils.utcnow(),
+                          uuidutils.generate_uuid))
     with dbapi.engine.begin() as connection:
         for start in range(0, len(rows), 2000):
             connection.execute(models.Node.__table__.insert(),

@@ -80,29 +80,12 @@ class Fleet:
 
 
 def node_rows(count: int, now: datetime.datetime):
-    """The fleet's node rows, as both schemas name the columns."""
-    from ironic_lite.common import ring_position
-
+    """The fleet's node rows (``http_api.node_rows``), with UUIDs drawn
+    from a seeded generator: the same fleet at every run."""
     rng = random.Random(count)
-    for i in range(count):
-        node_uuid = str(uuid_module.UUID(int=rng.getrandbits(128),
-                                         version=4))
-        yield {
-            'uuid': node_uuid, 'name': 'node-%06d' % i,
-            'driver': HARDWARE_TYPES[i % 2],
-            'conductor_group': GROUPS[(i // 2) % 2],
-            'ring_position': ring_position.ring_position(node_uuid),
-            'provision_state': 'available', 'power_state': 'power off',
-            'driver_info': {'ipmi_address': '192.0.2.%d' % (i % 250),
-                            'ipmi_username': 'admin',
-                            'ipmi_password': 'secret'},
-            'properties': {'cpus': 8, 'memory_mb': 65536,
-                           'local_gb': 100, 'cpu_arch': 'x86_64'},
-            'extra': {'rack': 'r%d' % (i % 40)},
-            'instance_info': {}, 'driver_internal_info': {},
-            'resource_class': 'baremetal', 'created_at': now,
-            'maintenance': False, 'console_enabled': False,
-            'protected': False}
+    return http_api.node_rows(
+        count, now, lambda: str(uuid_module.UUID(int=rng.getrandbits(128),
+                                                 version=4)))
 
 
 def insert_all(connection, table, rows) -> None:
