@@ -332,9 +332,9 @@ class Cluster(Service):
 def start_cluster(workdir: str, nodes: int, conductors: int,
                   workers: int | None, server_url: str) -> Cluster:
     """The fleet on a scratch database of ``server_url`` (e.g.
-    ``postgresql+psycopg2://postgres@127.0.0.1/``), served by ``ironic-lite-api``
-    (``workers`` processes; its default: the cores, at most 4) in front of
-    ``ironic-lite-conductor``."""
+    ``postgresql+psycopg2://postgres@127.0.0.1/``), served by
+    ``ironic-lite-api`` (``workers`` processes; its default: the cores, at
+    most 4) in front of ``ironic-lite-conductor``."""
     import sqlalchemy
 
     name = 'ironic_lite_scale_%d' % os.getpid()

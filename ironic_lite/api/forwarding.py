@@ -20,7 +20,8 @@ import http.client
 import json
 import socket
 import urllib.parse
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from collections.abc import Iterable
 
 from oslo_log import log
 
@@ -62,7 +63,8 @@ def needs_primary(method: str, path: str) -> bool:
     segments = segments[1:]
     return any(
         len(pattern) == len(segments)
-        and all(p == '*' or p == s for p, s in zip(pattern, segments))
+        and all(p == '*' or p == s for p, s in zip(pattern, segments,
+                                                       strict=True))
         for pattern in _READS_OF_THE_CONDUCTOR)
 
 

@@ -96,8 +96,8 @@ class TestAllInOneWorkers(base.FunctionalTestCase):
             connection = connections[0]
             for index, uuid in enumerate(uuids):
                 test_base.wait_for(
-                    lambda: self.request(connection, 'GET', '/v1/nodes/%s'
-                                         % uuid)[1]['power_state']
+                    lambda c=connection, u=uuid: self.request(
+                        c, 'GET', '/v1/nodes/%s' % u)[1]['power_state']
                     == 'power on', timeout=30,
                     message='node %s powered on, seen by %d' % (uuid, pid))
                 response, node = self.request(connection, 'GET',

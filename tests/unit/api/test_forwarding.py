@@ -151,7 +151,8 @@ class TestForwardToPrimary(test_base.TestCase):
         self.assertEqual(b'{"name": "n1"}', seen['body'])
         headers = seen['headers']
         self.assertEqual('tok', headers['HTTP_X_AUTH_TOKEN'])
-        self.assertEqual('1.49', headers['HTTP_X_OPENSTACK_IRONIC_API_VERSION'])
+        self.assertEqual('1.49',
+                         headers['HTTP_X_OPENSTACK_IRONIC_API_VERSION'])
         self.assertEqual('application/json', headers['CONTENT_TYPE'])
         self.assertNotEqual('keep-alive', headers.get('HTTP_CONNECTION'))
 
