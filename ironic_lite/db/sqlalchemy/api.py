@@ -297,12 +297,53 @@ def _arc_arms(ring: tuple[str, str], arcs: tuple,
             for start in range(0, len(arms), _ARMS_PER_STATEMENT)]
 
 
+def _on_arcs(arcs: tuple):
+    """Whether a node's ring_position is on ``arcs``, as a search tree.
+
+    A ring walked in id order checks the position of every entry it
+    reads. An OR of the arcs compared it with each arc's bounds in turn,
+    two dozen comparisons for a node on none of 17 arcs; this CASE
+    bisects the arcs' bounds, about log2 of their number.
+    """
+    # (bound, whether the positions from this bound on are on the arcs)
+    flips = []
+    for low, high in arcs:
+        if low is not None:
+            flips.append((low, True))
+        if high is not None:
+            flips.append((high, False))
+    flips.sort()
+    first = bool(arcs) and arcs[0][0] is None
+    # values[i]: on the arcs between flips[i - 1] and flips[i].
+    values = [first] + [on for _, on in flips]
+    bounds = [bound for bound, _ in flips]
+    column = models.Node.ring_position
+
+    def tree(start: int, end: int):
+        """The value of the positions from bounds[start - 1] (any, for
+        0) to bounds[end]: values[start:end + 1]."""
+        if all(values[start:end + 1]) or not any(values[start:end + 1]):
+            return sa.true() if values[start] else sa.false()
+        middle = (start + end + 1) // 2
+        return sa.case((column < bounds[middle - 1],
+                        tree(start, middle - 1)),
+                       else_=tree(middle, end))
+
+    # The CASE itself is the condition, without "= 1": PostgreSQL's
+    # planner then guesses half the entries qualify, not one in 200, and
+    # walks the ring-page index in order rather than reading the whole
+    # ring and sorting it.
+    return tree(0, len(bounds))
+
+
 @functools.lru_cache(maxsize=256)
 def _ring_ordered_select(ring: tuple[str, str], arcs: tuple) -> sa.Select:
     """SELECT of the ids of one ring's nodes on ``arcs``, read in id
     order (the caller adds it)."""
     return (sa.select(models.Node.id)
-            .where(_arcs_predicate({ring: arcs}, per_arc=False))
+            .where(models.Node.conductor_group == ring[0],
+                   models.Node.driver == ring[1],
+                   _on_arcs(arcs))
             .with_hint(models.Node, 'FORCE INDEX (nodes_ring_page_idx)',
                        'mysql')
             .with_hint(models.Node, 'FORCE INDEX (nodes_ring_page_idx)',

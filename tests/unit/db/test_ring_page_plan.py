@@ -13,6 +13,7 @@ import json
 import sqlalchemy as sa
 
 from ironic_lite.common import hash_ring
+from ironic_lite.db.sqlalchemy import api as db_api
 from ironic_lite.db.sqlalchemy import models
 from tests.unit.common import test_hash_ring as ring_tests
 from tests.unit.db import base as db_base
@@ -173,6 +174,26 @@ class RingPagePlanTests:
                     for statement, parameters in statements:
                         self.check_plan(connection, statement, parameters,
                                         'count')
+
+    def test_walk_condition_is_the_owner_on_the_ring(self):
+        """The search tree a walk checks each position with selects
+        exactly the nodes whose owner on their ring is the host."""
+        self.insert_fleet(1500)
+        node = models.Node
+        rings = self.manager.rings()
+        for (group, driver), ring in rings.items():
+            for hostname in sorted(ring.hosts):
+                arcs = ring.arcs_of(hostname)
+                selected = {u for (u,) in self.execute(
+                    sa.select(node.uuid).where(
+                        node.conductor_group == group, node.driver == driver,
+                        db_api._on_arcs(arcs)))}
+                expected = {u for u, d, g in self.nodes
+                            if (g, d) == (group, driver)
+                            and ring.owner(u) == hostname}
+                self.assertTrue(expected)
+                self.assertEqual(expected, selected, (group, driver,
+                                                      hostname))
 
     def test_a_ring_found_to_need_a_walk_is_walked_at_once(self):
         """r2's arcs hold more than a page over its share: once read, the
