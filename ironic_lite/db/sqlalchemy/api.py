@@ -190,13 +190,16 @@ def _ring_page_ids(session, filters: dict, limit: int, sort_dir: str,
     ``limit / s`` entries. The arcs are read first, up to that many ids
     and whatever the marker (the marker is applied here): more, and the
     ring is walked in order, which ``walk_memo`` remembers for a while so
-    that the next pages go straight to the walk. Either way no database
-    sorts, and a page reads at most about ``2 * limit / s`` index entries,
-    whatever the size of the fleet. (Reading the arcs of every ring in one
-    query and sorting by id read and sorted every node of the conductor
-    for each page: 25 000 of them at 100 000 nodes; reading the arcs after
-    the marker until ``limit / s`` ids were found read nearly all of them
-    on the last pages of a walk.)
+    that the next pages go straight to the walk. The walks of several
+    rings are merged in one statement where the database can merge them
+    lazily. Either way no database sorts, and a page reads at most about
+    ``2 * limit / s`` index entries, whatever the size of the fleet. The
+    one part that grows with the fleet is the arcs read of a small share,
+    up to ``limit / s`` entries of the index. (Reading the arcs of every
+    ring in one query and sorting by id read and sorted every node of the
+    conductor for each page: 25 000 of them at 100 000 nodes; reading the
+    arcs after the marker until ``limit / s`` ids were found read nearly
+    all of them on the last pages of a walk.)
     """
     others = {k: v for k, v in filters.items() if k != 'ring_arcs'}
     others_key = repr(sorted(others.items()))
@@ -205,6 +208,7 @@ def _ring_page_ids(session, filters: dict, limit: int, sort_dir: str,
     connection = session.connection()
     now = time.monotonic()
     ids: list[int] = []
+    walks = []
     for ring, arcs in filters['ring_arcs'].items():
         arcs = tuple(arcs)
         share = _share(arcs)
@@ -231,17 +235,36 @@ def _ring_page_ids(session, filters: dict, limit: int, sort_dir: str,
             if len(walk_memo) >= _WALK_MEMO_SIZE:
                 walk_memo.clear()
             walk_memo[memo_key] = now + _WALK_MEMO_SECONDS
-        query = _node_filters(_ring_ordered_select(ring, arcs), others)
-        query = _paginate(query, node, limit, 'id', sort_dir, marker)
-        # The same order, spelt as the index's: a server then reads the
-        # page in index order rather than sorting the ring's nodes.
-        order = sa.desc if descending else sa.asc
-        query = query.order_by(None).order_by(
-            order(node.conductor_group), order(node.driver), order(node.id))
-        ids += connection.execute(query).scalars().all()
+        walk = _node_filters(_ring_ordered_select(ring, arcs), others)
+        if marker is not None:
+            walk = walk.where(node.id < marker.id if descending
+                              else node.id > marker.id)
+        walks.append(walk)
+    order = sa.desc if descending else sa.asc
+    if len(walks) > 1 and connection.dialect.name in _MERGING_DIALECTS:
+        # One statement merging the walks in id order: each ring is read
+        # only as far as the page needs (about its part of the page over
+        # its share), not a whole page over its share.
+        ids += connection.execute(
+            sa.union_all(*walks).order_by(order(sa.literal_column('id')))
+            .limit(limit)).scalars().all()
+    else:
+        for walk in walks:
+            # The order spelt as the index's: a server then reads the
+            # page in index order rather than sorting the ring's nodes.
+            ids += connection.execute(walk.order_by(
+                order(node.conductor_group), order(node.driver),
+                order(node.id)).limit(limit)).scalars().all()
     ids.sort(reverse=descending)
     return ids[:limit]
 
+
+# Databases that merge the walks of several rings lazily, reading from
+# each only the entries the page takes: SQLite (MERGE (UNION ALL)).
+# PostgreSQL's planner, offered the union, read every ring whole and
+# sorted it (in parallel) rather than a Merge Append; MariaDB reads each
+# arm of a union to its end and sorts the lot. They walk ring by ring.
+_MERGING_DIALECTS = frozenset({'sqlite'})
 
 # The ids of a ?conductor= page, bound at execution: the list given to
 # in_() was coerced element by element on every page (1 000 of them).
