@@ -336,7 +336,9 @@ def _on_arcs(arcs: tuple):
         if high is not None:
             flips.append((high, False))
     flips.sort()
-    first = bool(arcs) and arcs[0][0] is None
+    # Disjoint arcs, in any order, adjacent ones perhaps not merged (a
+    # flip out and a flip in at one bound leave it in).
+    first = any(low is None for low, _ in arcs)
     # values[i]: on the arcs between flips[i - 1] and flips[i].
     values = [first] + [on for _, on in flips]
     bounds = [bound for bound, _ in flips]
