@@ -88,8 +88,9 @@ class RingPagePlanTests:
 
     def test_pages_hold_the_conductor_nodes_in_id_order(self):
         self.insert_fleet()
-        # Node ids follow the insertion order of self.nodes.
-        for hostname in ('c1', 'r2'):
+        # Node ids follow the insertion order of self.nodes. r1 has two
+        # rings to walk (one alone), c1 two to read through its arcs.
+        for hostname in ('c1', 'r1', 'r2'):
             expected = self.owned(hostname)
             self.assertGreater(len(expected), 2 * PAGE)
             for sort_dir, order in (('asc', expected),
