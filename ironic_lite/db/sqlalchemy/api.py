@@ -1046,6 +1046,42 @@ class Connection:
             return row
 
     @_retry_on_deadlock
+    def update_and_release_node(self, tag: str, node_id: int,
+                                values: dict) -> None:
+        """Write ``values`` to a node and give back the lock ``tag`` holds
+        on it (as :meth:`release_node`), in one statement: the last write
+        of a task costs one transaction, not two.
+
+        :raises NodeNotFound: no such node.
+        :raises InvalidParameterValue: ``values`` changes the UUID.
+        """
+        if 'uuid' in values:
+            raise exception.InvalidParameterValue(
+                err='Cannot overwrite UUID for an existing Node.')
+        if 'reservation' in values:
+            raise ValueError('The lock is given back, not written')
+        node = models.Node
+        statement = (
+            sa.update(node).where(node.id == node_id)
+            .values(**values, reservation=sa.case(
+                (node.reservation == tag, sa.null()),
+                else_=node.reservation))
+            .execution_options(synchronize_session=False))
+        try:
+            with self._writer() as session:
+                count = session.execute(statement).rowcount
+        except db_exc.DBDuplicateEntry as e:
+            raise _translate_node_duplicate(
+                e, {**values, 'uuid': self._node_uuid(node_id)})
+        if not count:
+            raise exception.NodeNotFound(node=node_id)
+
+    def _node_uuid(self, node_id: int) -> str | None:
+        with self._reader() as session:
+            return session.scalar(sa.select(models.Node.uuid)
+                                  .where(models.Node.id == node_id))
+
+    @_retry_on_deadlock
     def destroy_node(self, node_id: int) -> None:
         with self._writer() as session:
             session.execute(sa.delete(models.Port)
@@ -1066,26 +1102,32 @@ class Connection:
                 .order_by(models.Port.id)))
 
     @_retry_on_deadlock
-    def reserve_node(self, tag: str, node_id: int,
+    def reserve_node(self, tag: str, node_ident: int | str,
                      taking_from: str | None = None) -> models.Node:
         """Take a node's exclusive lock for ``tag`` (a conductor hostname):
         a free lock, or, with ``taking_from``, the lock that holder has.
 
+        :param node_ident: the node's id, or its UUID (which saves the
+            caller a read to learn the id).
+        :raises NodeNotFound: no such node.
         :raises NodeLocked: another holder has it.
         """
         node = models.Node
         holder = (node.reservation.is_(None) if taking_from is None
                   else node.reservation == taking_from)
+        which = (node.id == node_ident if isinstance(node_ident, int)
+                 else node.uuid == node_ident)
         with self._writer() as session:
             count = session.execute(
-                sa.update(node).where(node.id == node_id)
+                sa.update(node).where(which)
                 .where(holder)
                 .values(reservation=tag)
                 .execution_options(synchronize_session=False)).rowcount
-            row = session.get(models.Node, node_id,
-                              populate_existing=True)
+            row = session.scalars(
+                sa.select(node).where(which)
+                .execution_options(populate_existing=True)).first()
         if row is None:
-            raise exception.NodeNotFound(node=node_id)
+            raise exception.NodeNotFound(node=node_ident)
         if not count:
             # Released between the two statements: the holder is gone, yet
             # this attempt failed; the caller may retry.
