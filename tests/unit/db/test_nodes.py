@@ -471,6 +471,43 @@ class TestNodesSQLite(NodeTests, db_base.DBLayerTestCase):
         self.assertEqual([True], failures)
         self.assertEqual({'a': 1}, self.dbapi.get_node_by_id(node.id).extra)
 
+    def test_a_writer_waits_for_another_process_instead_of_retrying(self):
+        # A writer begins IMMEDIATE: another process's write transaction
+        # makes it wait, where a deferred one that read first would fail
+        # with a busy snapshot and sleep before a new transaction.
+        node = self.create()
+        other = sqlite3.connect(self.dbapi.engine.url.database,
+                                isolation_level=None)
+        self.addCleanup(other.close)
+        other.execute('BEGIN IMMEDIATE')
+        other.execute("UPDATE nodes SET name = 'other' WHERE id = ?",
+                      (node.id,))
+        statements, waiting = [], threading.Event()
+
+        def seen(conn, cursor, statement, *args):
+            statements.append(statement)
+            if statement == 'BEGIN IMMEDIATE':
+                waiting.set()
+
+        sa.event.listen(self.dbapi.engine, 'before_cursor_execute', seen)
+        self.addCleanup(sa.event.remove, self.dbapi.engine,
+                        'before_cursor_execute', seen)
+        # Readers are not held by the other process's write.
+        self.assertIsNone(self.dbapi.get_node_by_id(node.id).name)
+        self.assertEqual(['BEGIN'], statements[:1])
+        del statements[:]
+        thread = threading.Thread(target=self.dbapi.update_node,
+                                  args=(node.id, {'extra': {'a': 1}}))
+        thread.start()
+        self.addCleanup(thread.join)
+        self.assertTrue(waiting.wait(30))
+        other.execute('COMMIT')
+        thread.join(30)
+
+        self.assertEqual(1, statements.count('BEGIN IMMEDIATE'))
+        row = self.dbapi.get_node_by_id(node.id)
+        self.assertEqual(('other', {'a': 1}), (row.name, row.extra))
+
     def test_other_operational_errors_are_not_retried_as_busy(self):
         self.assertFalse(db_sqlalchemy.is_sqlite_busy(sa.exc.OperationalError(
             'SELECT 1', {}, sqlite3.OperationalError('no such table: x'))))
