@@ -576,6 +576,41 @@ def _node_rows_select(columns: tuple[str, ...]) -> sa.Select:
         else table.c[name] for name in columns))
 
 
+# The statements of a node's lock and last write, built once: building one
+# (coercing every clause) costs more than running it on SQLite.
+
+@functools.lru_cache(maxsize=4)
+def _reserve_statements(by_id: bool, taking_over: bool
+                        ) -> tuple[sa.Update, sa.Select]:
+    """(UPDATE taking the lock, SELECT of the node) with the parameters
+    ``ident_`` (an id or a UUID), ``tag_`` and ``holder_`` (the holder a
+    take-over takes it from)."""
+    table = models.Node.__table__
+    ident = sa.bindparam('ident_')
+    which = (table.c.id == ident) if by_id else (table.c.uuid == ident)
+    holder = (table.c.reservation == sa.bindparam('holder_') if taking_over
+              else table.c.reservation.is_(None))
+    return (table.update().where(which).where(holder)
+            .values(reservation=sa.bindparam('tag_')),
+            sa.select(models.Node).where(
+                (models.Node.id == ident) if by_id
+                else (models.Node.uuid == ident))
+            .execution_options(populate_existing=True))
+
+
+@functools.lru_cache(maxsize=256)
+def _update_and_release_statement(columns: tuple[str, ...]) -> sa.Update:
+    """UPDATE of node ``columns`` (parameters ``v_<column>``), and of the
+    lock: NULL where ``tag_`` holds it; the node is ``node_id_``."""
+    table = models.Node.__table__
+    return (table.update().where(table.c.id == sa.bindparam('node_id_'))
+            .values({name: sa.bindparam('v_' + name, type_=table.c[name].type)
+                     for name in columns})
+            .values(reservation=sa.case(
+                (table.c.reservation == sa.bindparam('tag_'), sa.null()),
+                else_=table.c.reservation)))
+
+
 class Connection:
     """Database access for conductors, nodes and ports."""
 
@@ -1103,16 +1138,12 @@ class Connection:
                 err='Cannot overwrite UUID for an existing Node.')
         if 'reservation' in values:
             raise ValueError('The lock is given back, not written')
-        node = models.Node
-        statement = (
-            sa.update(node).where(node.id == node_id)
-            .values(**values, reservation=sa.case(
-                (node.reservation == tag, sa.null()),
-                else_=node.reservation))
-            .execution_options(synchronize_session=False))
+        params = {'v_' + name: value for name, value in values.items()}
         try:
             with self._writer() as session:
-                count = session.execute(statement).rowcount
+                count = session.connection().execute(
+                    _update_and_release_statement(tuple(values)),
+                    {**params, 'node_id_': node_id, 'tag_': tag}).rowcount
         except db_exc.DBDuplicateEntry as e:
             raise _translate_node_duplicate(
                 e, {**values, 'uuid': self._node_uuid(node_id)})
@@ -1155,20 +1186,13 @@ class Connection:
         :raises NodeNotFound: no such node.
         :raises NodeLocked: another holder has it.
         """
-        node = models.Node
-        holder = (node.reservation.is_(None) if taking_from is None
-                  else node.reservation == taking_from)
-        which = (node.id == node_ident if isinstance(node_ident, int)
-                 else node.uuid == node_ident)
+        by_id = isinstance(node_ident, int)
+        take, read = _reserve_statements(by_id, taking_from is not None)
+        params = {'ident_': node_ident, 'tag_': tag,
+                  'holder_': taking_from}
         with self._writer() as session:
-            count = session.execute(
-                sa.update(node).where(which)
-                .where(holder)
-                .values(reservation=tag)
-                .execution_options(synchronize_session=False)).rowcount
-            row = session.scalars(
-                sa.select(node).where(which)
-                .execution_options(populate_existing=True)).first()
+            count = session.connection().execute(take, params).rowcount
+            row = session.scalars(read, params).first()
         if row is None:
             raise exception.NodeNotFound(node=node_ident)
         if not count:
