@@ -579,23 +579,26 @@ def _node_rows_select(columns: tuple[str, ...]) -> sa.Select:
 # The statements of a node's lock and last write, built once: building one
 # (coercing every clause) costs more than running it on SQLite.
 
+@functools.lru_cache(maxsize=2)
+def _node_select(by_id: bool) -> sa.Select:
+    """SELECT of the node whose id (or UUID) is the parameter ``ident_``."""
+    ident = sa.bindparam('ident_')
+    return (sa.select(models.Node)
+            .where((models.Node.id if by_id else models.Node.uuid) == ident)
+            .execution_options(populate_existing=True))
+
+
 @functools.lru_cache(maxsize=4)
-def _reserve_statements(by_id: bool, taking_over: bool
-                        ) -> tuple[sa.Update, sa.Select]:
-    """(UPDATE taking the lock, SELECT of the node) with the parameters
-    ``ident_`` (an id or a UUID), ``tag_`` and ``holder_`` (the holder a
-    take-over takes it from)."""
+def _reserve_statement(by_id: bool, taking_over: bool) -> sa.Update:
+    """UPDATE taking the lock of node ``ident_`` (an id or a UUID) for
+    ``tag_``, from ``holder_`` when ``taking_over``."""
     table = models.Node.__table__
     ident = sa.bindparam('ident_')
     which = (table.c.id == ident) if by_id else (table.c.uuid == ident)
     holder = (table.c.reservation == sa.bindparam('holder_') if taking_over
               else table.c.reservation.is_(None))
     return (table.update().where(which).where(holder)
-            .values(reservation=sa.bindparam('tag_')),
-            sa.select(models.Node).where(
-                (models.Node.id == ident) if by_id
-                else (models.Node.uuid == ident))
-            .execution_options(populate_existing=True))
+            .values(reservation=sa.bindparam('tag_')))
 
 
 @functools.lru_cache(maxsize=256)
@@ -994,14 +997,20 @@ class Connection:
 
     @_retry_on_deadlock
     def create_node(self, values: dict) -> models.Node:
-        row = models.Node(**values)
+        unknown = set(values) - set(models.Node.__table__.c.keys())
+        if unknown:
+            raise TypeError('Not columns of nodes: %s' % sorted(unknown))
         try:
             with self._writer() as session:
-                session.add(row)
-                session.flush()
+                # A Core INSERT: the ORM's unit of work costs more than the
+                # statement. Column defaults apply the same.
+                node_id = session.connection().execute(
+                    models.Node.__table__.insert(), values
+                ).inserted_primary_key[0]
                 # Read back what was stored: the columns left out hold their
                 # defaults, and the unset documents read as empty ones.
-                session.refresh(row)
+                row = session.scalars(_node_select(True),
+                                      {'ident_': node_id}).one()
         except db_exc.DBDuplicateEntry as e:
             raise _translate_node_duplicate(e, values)
         return row
@@ -1187,12 +1196,13 @@ class Connection:
         :raises NodeLocked: another holder has it.
         """
         by_id = isinstance(node_ident, int)
-        take, read = _reserve_statements(by_id, taking_from is not None)
         params = {'ident_': node_ident, 'tag_': tag,
                   'holder_': taking_from}
         with self._writer() as session:
-            count = session.connection().execute(take, params).rowcount
-            row = session.scalars(read, params).first()
+            count = session.connection().execute(
+                _reserve_statement(by_id, taking_from is not None),
+                params).rowcount
+            row = session.scalars(_node_select(by_id), params).first()
         if row is None:
             raise exception.NodeNotFound(node=node_ident)
         if not count:
