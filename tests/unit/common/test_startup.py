@@ -37,8 +37,11 @@ class TuneMallocTest(testtools.TestCase):
             self.assertEqual('False', _probe(**{name: '4'}), name)
 
     def test_another_c_library_is_left_alone(self):
-        with mock.patch('ctypes.CDLL', return_value=object()):
-            self.assertFalse(startup.tune_malloc())
+        with mock.patch.dict(os.environ, clear=False) as environ:
+            for name in startup._MALLOC_ENVIRONMENT:
+                environ.pop(name, None)
+            with mock.patch('ctypes.CDLL', return_value=object()):
+                self.assertFalse(startup.tune_malloc())
 
 
 class AllInOneImportsTest(testtools.TestCase):
