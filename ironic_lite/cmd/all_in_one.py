@@ -35,6 +35,7 @@ _PRIMARY_ENV = 'IRONIC_LITE_PRIMARY_SOCKET'
 
 
 def main(argv: list[str] | None = None) -> int:
+    startup.tune_malloc()
     argv = sys.argv[1:] if argv is None else argv
     from ironic_lite.api import workers
 

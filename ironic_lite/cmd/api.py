@@ -26,6 +26,7 @@ WORKER_STOP_MARGIN = 2
 
 
 def main(argv: list[str] | None = None) -> int:
+    startup.tune_malloc()
     startup.prepare(sys.argv[1:] if argv is None else argv, 'ironic-lite-api')
     common.refuse_unsafe_api()
     signals = common.StopSignals()

@@ -198,7 +198,7 @@ class ConductorManager:
             values = {key: value for key, value in merged.items()
                       if getattr(current, key) != value}
             values['conductor_affinity'] = self.conductor_id
-            task.update(values)
+            task.update(values, release=True)
         LOG.info('Updated node %s: %s', node_uuid, sorted(values))
 
     @messaging.expected_exceptions(*_EXPECTED)

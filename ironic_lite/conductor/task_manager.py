@@ -121,6 +121,8 @@ class Task:
         self._hardware_type = hardware_type
         self._ports = None
         self._driver = None
+        # The lock went back with the last write (update(release=True)).
+        self.released = False
         # (fn, args, kwargs, err_handler) to run once the block ends
         self._spawn = None
 
@@ -138,12 +140,28 @@ class Task:
             self._driver = factory.build(self.node, self._hardware_type)
         return self._driver
 
-    def update(self, values: dict) -> None:
-        """Write ``values`` to the node; needs the exclusive lock."""
-        if self.shared:
-            raise RuntimeError('A shared task cannot change node %s'
-                               % self.node.uuid)
+    def update(self, values: dict, release: bool = False) -> None:
+        """Write ``values`` to the node; needs the exclusive lock.
+
+        :param release: this is the block's last write: the lock goes back
+            in the same statement (unless work spawned in the block holds
+            it), and ``task.node`` is not read again.
+        """
+        self._check_holding('change')
+        if release and self._spawn is None:
+            self._dbapi.update_and_release_node(self.host, self.node.id,
+                                                values)
+            self.released = True
+            return
         self.node = self._dbapi.update_node(self.node.id, values)
+
+    def _check_holding(self, verb: str) -> None:
+        if self.shared:
+            raise RuntimeError('A shared task cannot %s node %s'
+                               % (verb, self.node.uuid))
+        if self.released:
+            raise RuntimeError('Node %s was given back; a task cannot %s '
+                               'it any more' % (self.node.uuid, verb))
 
     def update_port(self, port, values: dict) -> None:
         """Write ``values`` to one of the node's ports; needs the exclusive
@@ -156,9 +174,7 @@ class Task:
                        for p in self.ports]
 
     def destroy(self) -> None:
-        if self.shared:
-            raise RuntimeError('A shared task cannot delete node %s'
-                               % self.node.uuid)
+        self._check_holding('delete')
         self._dbapi.destroy_node(self.node.id)
 
     def spawn_after(self, err_handler, fn, *args, **kwargs) -> None:
@@ -169,6 +185,7 @@ class Task:
         if self.shared or self._workers is None:
             raise RuntimeError('Only an exclusive task of a conductor can '
                                'hand work to its workers')
+        self._check_holding('work on')
         self._spawn = (fn, args, kwargs, err_handler)
 
     def process_event(self, event: str, callback=None, call_args=(),
@@ -264,14 +281,14 @@ class _Turns:
 
     def __init__(self):
         self._guard = threading.Lock()
-        self._nodes: dict[int, list] = {}  # node id -> [lock, users]
+        self._nodes: dict[str, list] = {}  # node UUID -> [lock, users]
 
     @contextlib.contextmanager
-    def turn(self, node_id: int, timeout: float):
+    def turn(self, node_uuid: str, timeout: float):
         """Hold the node's turn; yields whether it came within ``timeout``
         seconds (0: do not wait)."""
         with self._guard:
-            entry = self._nodes.setdefault(node_id, [threading.Lock(), 0])
+            entry = self._nodes.setdefault(node_uuid, [threading.Lock(), 0])
             entry[1] += 1
         try:
             got = entry[0].acquire(timeout=timeout) if timeout > 0 \
@@ -285,7 +302,7 @@ class _Turns:
             with self._guard:
                 entry[1] -= 1
                 if not entry[1]:
-                    del self._nodes[node_id]
+                    del self._nodes[node_uuid]
 
 
 _TURNS = _Turns()
@@ -314,20 +331,24 @@ def acquire(context, node_ident, *, shared: bool = False,
     """
     dbapi = dbapi or db_api.get_instance()
     host = host or CONF.host
-    node = _lookup(dbapi, node_ident)
     if shared:
+        node = _lookup(dbapi, node_ident)
         LOG.debug('Node %s read for %s', node.uuid, purpose)
         yield Task(context, node, shared, purpose, dbapi, host,
                    hardware_type=hardware_type)
         return
+    # Turns go by UUID; the lock is taken by UUID too, which reads the node
+    # in the same transaction: no read before it.
+    uuid = (node_ident if not isinstance(node_ident, int)
+            else _lookup(dbapi, node_ident).uuid)
     attempts = CONF.conductor.node_locked_retry_attempts if wait else 1
     interval = CONF.conductor.node_locked_retry_interval
-    with _TURNS.turn(node.id, interval * (attempts - 1)) as got:
+    with _TURNS.turn(uuid, interval * (attempts - 1)) as got:
         if not got:
-            raise exception.NodeLocked(node=node.uuid, host=host)
+            raise exception.NodeLocked(node=uuid, host=host)
         for attempt in range(1, attempts + 1):
             try:
-                node = dbapi.reserve_node(host, node.id)
+                node = dbapi.reserve_node(host, uuid)
                 break
             except exception.NodeLocked:
                 if attempt == attempts:
@@ -339,6 +360,7 @@ def acquire(context, node_ident, *, shared: bool = False,
             dbapi.release_node(host, node.id)
             LOG.debug('Node %s released after %s', node.uuid, purpose)
 
+        task = None
         handed_over = False
         try:
             task = Task(context, node, shared, purpose, dbapi, host,
@@ -346,5 +368,5 @@ def acquire(context, node_ident, *, shared: bool = False,
             yield task
             handed_over = task._hand_over(release)
         finally:
-            if not handed_over:
+            if not handed_over and not (task and task.released):
                 release()

@@ -3,9 +3,11 @@ at every version, paging through many nodes with every filter, and
 configuration that changes the answers."""
 
 import copy
+import threading
 import urllib.parse
 
 import fixtures
+import sqlalchemy as sa
 from oslo_utils import uuidutils
 
 from ironic_lite.api import versions
@@ -468,6 +470,62 @@ class TestNodeChanges(NodeTestCase):
         self.assertNotIn('Traceback', response.text)
         self.assertIn('"faultcode": "Server"',
                       response.json['error_message'])
+
+
+_CONDUCTOR_THREADS = frozenset({
+    'heartbeat', 'takeover', 'power-sync', 'power-recovery',
+    'provision-timeouts', 'pxe-health', 'conductor-events-prune'})
+
+
+class TestWriteCosts(NodeTestCase):
+    """The transactions a write costs (issue #10): a regression here is
+    a slower write, with nothing else to show it."""
+
+    def count_statements(self, request) -> tuple:
+        """(write transactions, statements on nodes) ``request()`` made
+        (the API's reads of the alive conductors come and go with its
+        caches)."""
+        seen = []
+
+        def statement(conn, cursor, text, *args):
+            # Not the conductor's own threads (take-over, periodic tasks),
+            # whose reads come when they come.
+            if threading.current_thread().name in _CONDUCTOR_THREADS:
+                return
+            seen.append(' '.join(text.split()))
+
+        engine = self.dbapi.engine
+        sa.event.listen(engine, 'before_cursor_execute', statement)
+        try:
+            request()
+        finally:
+            sa.event.remove(engine, 'before_cursor_execute', statement)
+        on_nodes = [text.split()[0] for text in seen
+                    if ' nodes ' in text + ' ' or ' nodes(' in text]
+        return seen.count('BEGIN IMMEDIATE'), on_nodes
+
+    def test_post_and_patch(self):
+        node = {}
+
+        def post():
+            node.update(self.post_json('/v1/nodes', {
+                'driver': 'fake-hardware', 'name': 'node-1'}).json)
+
+        # The conductor's create, read back; the API's read of the node.
+        self.assertEqual((1, ['INSERT', 'SELECT', 'SELECT']),
+                         self.count_statements(post))
+
+        def patch():
+            self.patch_json('/v1/nodes/node-1', [
+                {'op': 'add', 'path': '/extra/a', 'value': 1}])
+
+        # The API's read; the lock taken (and the node read) in one write;
+        # the change written with the lock given back; the API's read.
+        self.assertEqual(
+            (2, ['SELECT', 'UPDATE', 'SELECT', 'UPDATE', 'SELECT']),
+            self.count_statements(patch))
+        row = self.dbapi.get_node_by_uuid(node['uuid'])
+        self.assertEqual(({'a': 1}, None), (row.extra, row.reservation))
 
 
 class TestPatchRaces(NodeTestCase):

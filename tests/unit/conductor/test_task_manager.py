@@ -18,6 +18,13 @@ class TestAcquire(base.DBTestCase):
             'uuid': '1be26c0b-03f2-4d2e-ae87-c02d7f33c123',
             'driver': 'fake-hardware'})
 
+    def patch_method(self, name, calls, real):
+        def method(*args, **kwargs):
+            calls.append(name)
+            return real(*args, **kwargs)
+        setattr(self.dbapi, name, method)
+        self.addCleanup(delattr, self.dbapi, name)
+
     def reservation(self):
         return self.dbapi.get_node_by_id(self.node.id).reservation
 
@@ -27,6 +34,51 @@ class TestAcquire(base.DBTestCase):
             self.assertEqual('test-conductor', self.reservation())
             task.update({'extra': {'a': 1}})
             self.assertEqual({'a': 1}, task.node.extra)
+        self.assertIsNone(self.reservation())
+
+    def test_last_write_gives_the_lock_back_with_it(self):
+        calls = []
+        for name in ('update_node', 'release_node', 'get_node_by_id',
+                     'get_node_by_uuid'):
+            real = getattr(self.dbapi, name)
+            self.patch_method(name, calls, real)
+        with task_manager.acquire(self.context, self.node.uuid) as task:
+            task.update({'extra': {'a': 1}}, release=True)
+            self.assertIsNone(self.reservation())
+            # Nothing more to do under a lock given back.
+            self.assertRaises(RuntimeError, task.update, {'extra': {}})
+            self.assertRaises(RuntimeError, task.destroy)
+        # No read before the lock, no second write to release it (the one
+        # read is this test's own).
+        self.assertEqual(['get_node_by_id'], calls)
+        row = self.dbapi.get_node_by_id(self.node.id)
+        self.assertEqual(({'a': 1}, None), (row.extra, row.reservation))
+
+    def test_last_write_refused_still_releases(self):
+        self.dbapi.create_node({'uuid': '3be26c0b-03f2-4d2e-ae87-'
+                                        'c02d7f33c123',
+                                'driver': 'fake-hardware', 'name': 'taken'})
+        with self.assertRaises(exception.DuplicateName):
+            with task_manager.acquire(self.context, self.node.uuid) as task:
+                task.update({'name': 'taken'}, release=True)
+        row = self.dbapi.get_node_by_id(self.node.id)
+        self.assertEqual((None, None), (row.name, row.reservation))
+
+    def test_last_write_with_spawned_work_keeps_the_lock_for_it(self):
+        pool = task_manager.WorkerPool(1)
+        self.addCleanup(pool.shutdown, True)
+        go = threading.Event()
+        seen = []
+        with task_manager.acquire(self.context, self.node.uuid,
+                                  workers=pool) as task:
+            task.spawn_after(None, lambda: seen.append(
+                go.wait(30) and self.reservation()))
+            task.update({'extra': {'a': 1}}, release=True)
+            self.assertFalse(task.released)
+        self.assertEqual('test-conductor', self.reservation())
+        go.set()
+        self.assertTrue(pool.wait_idle(30))
+        self.assertEqual(['test-conductor'], seen)
         self.assertIsNone(self.reservation())
 
     def test_released_when_the_block_fails(self):
@@ -55,7 +107,7 @@ class TestAcquire(base.DBTestCase):
         def reserve(tag, node_id):
             calls.append(tag)
             if len(calls) == 2:
-                self.dbapi.release_node('other-conductor', node_id)
+                self.dbapi.release_node('other-conductor', self.node.id)
             return real_reserve(tag, node_id)
 
         self.dbapi.reserve_node = reserve
@@ -100,7 +152,8 @@ class TestAcquire(base.DBTestCase):
             thread = threading.Thread(target=take)
             thread.start()
             self.addCleanup(thread.join)
-            wait_for(lambda: task_manager._TURNS._nodes[self.node.id][1] == 2,
+            wait_for(lambda: task_manager._TURNS._nodes[self.node.uuid][1]
+                     == 2,
                      message='the second thread to wait for its turn')
             task.update({'extra': {'first': True}})
         thread.join(30)

@@ -289,6 +289,80 @@ class NodeTests:
         self.assertEqual('Node %s could not be found.' % (node.id + 1),
                          str(error))
 
+    def test_reserve_by_uuid(self):
+        node = self.create()
+
+        row = self.dbapi.reserve_node('cond-1', node.uuid)
+
+        self.assertEqual((node.id, 'cond-1'), (row.id, row.reservation))
+        error = self.assertRaises(exception.NodeLocked,
+                                  self.dbapi.reserve_node, 'cond-2',
+                                  node.uuid)
+        self.assertIn('locked by host cond-1', str(error))
+        unknown = uuidutils.generate_uuid()
+        error = self.assertRaises(exception.NodeNotFound,
+                                  self.dbapi.reserve_node, 'cond-1', unknown)
+        self.assertEqual('Node %s could not be found.' % unknown, str(error))
+
+    # update_and_release_node: the same as update_node then release_node
+
+    def test_update_and_release(self):
+        node = self.create(name='node-1', extra={'a': 1})
+        self.dbapi.reserve_node('cond-1', node.id)
+        before = columns_of(self.dbapi.get_node_by_id(node.id))
+        later = before['created_at'] + datetime.timedelta(seconds=5)
+        db_base.freeze_time(self, later)
+        changes = {'name': 'node-2', 'extra': {'b': 2}, 'maintenance': True}
+
+        self.assertIsNone(self.dbapi.update_and_release_node(
+            'cond-1', node.id, changes))
+
+        self.assertEqual(
+            before | changes | {'updated_at': later, 'reservation': None},
+            columns_of(self.dbapi.get_node_by_id(node.id)))
+
+    def test_update_and_release_leaves_another_holders_lock(self):
+        node = self.create()
+        self.dbapi.reserve_node('cond-1', node.id)
+
+        self.dbapi.update_and_release_node('cond-2', node.id,
+                                           {'extra': {'b': 2}})
+
+        row = self.dbapi.get_node_by_id(node.id)
+        self.assertEqual(('cond-1', {'b': 2}), (row.reservation, row.extra))
+
+    def test_update_and_release_refused_keeps_the_lock(self):
+        taken = self.create(name='node-1',
+                            instance_uuid=uuidutils.generate_uuid())
+        node = self.create(name='node-2')
+        self.dbapi.reserve_node('cond-1', node.id)
+        before = columns_of(self.dbapi.get_node_by_id(node.id))
+
+        error = self.assertRaises(
+            exception.DuplicateName, self.dbapi.update_and_release_node,
+            'cond-1', node.id, {'name': 'node-1', 'extra': {'lost': 1}})
+        self.assertEqual('A node with name node-1 already exists.',
+                         str(error))
+        error = self.assertRaises(
+            exception.InstanceAssociated, self.dbapi.update_and_release_node,
+            'cond-1', node.id, {'instance_uuid': taken.instance_uuid})
+        self.assertIn('cannot be associated with this other node %s'
+                      % node.uuid, str(error))
+        self.assertRaises(
+            exception.InvalidParameterValue,
+            self.dbapi.update_and_release_node, 'cond-1', node.id,
+            {'uuid': uuidutils.generate_uuid()})
+        self.assertEqual(before,
+                         columns_of(self.dbapi.get_node_by_id(node.id)))
+
+    def test_update_and_release_unknown_node(self):
+        node = self.create()
+        error = self.assertRaises(
+            exception.NodeNotFound, self.dbapi.update_and_release_node,
+            'cond-1', node.id + 1, {'extra': {}})
+        self.assertEqual('Node %s could not be found.' % (node.id + 1),
+                         str(error))
+
     def test_release_by_another_host_leaves_the_lock(self):
         node = self.create()
         self.dbapi.reserve_node('cond-1', node.id)
@@ -396,6 +470,43 @@ class TestNodesSQLite(NodeTests, db_base.DBLayerTestCase):
             self.dbapi.update_node(node.id, {'extra': {'a': 1}})
         self.assertEqual([True], failures)
         self.assertEqual({'a': 1}, self.dbapi.get_node_by_id(node.id).extra)
+
+    def test_a_writer_waits_for_another_process_instead_of_retrying(self):
+        # A writer begins IMMEDIATE: another process's write transaction
+        # makes it wait, where a deferred one that read first would fail
+        # with a busy snapshot and sleep before a new transaction.
+        node = self.create()
+        other = sqlite3.connect(self.dbapi.engine.url.database,
+                                isolation_level=None)
+        self.addCleanup(other.close)
+        other.execute('BEGIN IMMEDIATE')
+        other.execute("UPDATE nodes SET name = 'other' WHERE id = ?",
+                      (node.id,))
+        statements, waiting = [], threading.Event()
+
+        def seen(conn, cursor, statement, *args):
+            statements.append(statement)
+            if statement == 'BEGIN IMMEDIATE':
+                waiting.set()
+
+        sa.event.listen(self.dbapi.engine, 'before_cursor_execute', seen)
+        self.addCleanup(sa.event.remove, self.dbapi.engine,
+                        'before_cursor_execute', seen)
+        # Readers are not held by the other process's write.
+        self.assertIsNone(self.dbapi.get_node_by_id(node.id).name)
+        self.assertEqual(['BEGIN'], statements[:1])
+        del statements[:]
+        thread = threading.Thread(target=self.dbapi.update_node,
+                                  args=(node.id, {'extra': {'a': 1}}))
+        thread.start()
+        self.addCleanup(thread.join)
+        self.assertTrue(waiting.wait(30))
+        other.execute('COMMIT')
+        thread.join(30)
+
+        self.assertEqual(1, statements.count('BEGIN IMMEDIATE'))
+        row = self.dbapi.get_node_by_id(node.id)
+        self.assertEqual(('other', {'a': 1}), (row.name, row.extra))
 
     def test_other_operational_errors_are_not_retried_as_busy(self):
         self.assertFalse(db_sqlalchemy.is_sqlite_busy(sa.exc.OperationalError(
