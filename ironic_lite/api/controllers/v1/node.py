@@ -1,6 +1,7 @@
 """/v1/nodes: the bare-metal machines, and which conductor serves each."""
 
 import contextlib
+import functools
 import re
 import types as pytypes
 
@@ -267,41 +268,43 @@ class NodeRowRenderer(render.RowRenderer):
 
     def __init__(self, request, fields: tuple[str, ...], whole: bool):
         self.columns = _row_columns_for(fields)
-        index = {name: i for i, name in enumerate(self.columns)}
-        super().__init__(request, FIELDS, fields, 'nodes', self.columns,
-                         _DOCUMENTS, special={
-                             'conductor': self._conductor_getter(
-                                 request, index),
-                             'chassis_uuid': lambda row: None,
-                             'provision_state': render.per_value(
-                                 request, _provision_state_for,
-                                 index.get('provision_state'))})
+        special = {}
+        if 'conductor' in fields:
+            special['conductor'] = self._conductor_getter(
+                request, self.columns.index)
         # As in Ironic, a node shown whole links to its ports at every
         # version, and to its states from 1.14.
-        self.ports_link = whole
-        self.states_link = whole and versions.allows(request,
-                                                     Minor.STATES_LINK)
+        sub_links = ()
+        if whole:
+            sub_links = ('ports',) + (
+                ('states',) if versions.allows(request, Minor.STATES_LINK)
+                else ())
+        super().__init__(request, FIELDS, fields, 'nodes', self.columns,
+                         _DOCUMENTS, special=special,
+                         # ironic-lite has no chassis.
+                         constants={'chassis_uuid': None},
+                         sub_links=sub_links)
 
     @staticmethod
-    def _conductor_getter(request, index: dict):
+    def _conductor_getter(request, index):
         uuid, driver, group, position = (
-            index['uuid'], index['driver'], index['conductor_group'],
-            index['ring_position'])
+            index('uuid'), index('driver'), index('conductor_group'),
+            index('ring_position'))
         cache = {}
 
-        def ring_of(row):
-            key = (row[driver], row[group])
-            if key not in cache:
-                try:
-                    cache[key] = rings.rings_for(request).get_ring(*key)
-                except (exception.NoValidHost,
-                        exception.TemporaryFailure) as e:
-                    LOG.debug('No conductor for nodes of %s: %s', key, e)
-                    cache[key] = None
-            return cache[key]
+        def ring_of(key):
+            try:
+                ring = rings.rings_for(request).get_ring(*key)
+            except (exception.NoValidHost,
+                    exception.TemporaryFailure) as e:
+                LOG.debug('No conductor for nodes of %s: %s', key, e)
+                ring = None
+            cache[key] = ring
+            return ring
 
         def conductor(row):
-            ring = ring_of(row)
+            key = (row[driver], row[group])
+            ring = cache[key] if key in cache else ring_of(key)
             if ring is None:
                 return None
             if row[position] is None:
@@ -309,15 +312,8 @@ class NodeRowRenderer(render.RowRenderer):
             return ring.owner_at(row[position])
         return conductor
 
-    def render(self, row) -> dict:
-        result = super().render(row)
-        if self.ports_link:
-            result['ports'] = self.links(row[self._uuid], 'ports')
-        if self.states_link:
-            result['states'] = self.links(row[self._uuid], 'states')
-        return result
 
-
+@functools.lru_cache(maxsize=256)
 def _row_columns_for(fields: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(
         _ALWAYS_LOADED + ('ring_position',)
