@@ -72,7 +72,7 @@ def _names_a_secret(key: str) -> bool:
     return secret
 
 
-class _Inexact(Exception):
+class Inexact(Exception):
     """orjson decoded a number json would have kept exact."""
 
 
@@ -89,7 +89,7 @@ def _masked_item(value):
         return [_masked_item(item) for item in value]
     if kind is float and not -_TOO_BIG_FOR_ORJSON < value < \
             _TOO_BIG_FOR_ORJSON:
-        raise _Inexact()
+        raise Inexact()
     return value
 
 
@@ -97,7 +97,7 @@ def mask_secrets(document: dict) -> dict:
     """``strutils.mask_dict_password(document, SECRET)`` for a JSON
     document (dicts, lists, strings, numbers, booleans, None).
 
-    :raises _Inexact: a float of 2**63 or more (a number orjson may have
+    :raises Inexact: a float of 2**63 or more (a number orjson may have
         decoded inexactly).
     """
     masked = {}
@@ -167,7 +167,7 @@ class Masked:
                 return orjson.Fragment(text)
         try:
             masked = mask_secrets(orjson.loads(text))
-        except (orjson.JSONDecodeError, _Inexact):
+        except (orjson.JSONDecodeError, Inexact):
             # What orjson refuses (NaN, lone surrogates, huge exponents)
             # or may round (integers beyond 64 bits), json takes as it is.
             masked = mask_secrets_exactly(json.loads(text))
