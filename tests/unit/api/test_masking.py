@@ -5,6 +5,7 @@ over many generated documents."""
 import json
 import random
 
+import fixtures
 import orjson
 import testtools
 from oslo_utils import strutils
@@ -85,10 +86,10 @@ class TestMasking(testtools.TestCase):
     def test_masked_text_is_oslos_masking(self):
         for secret_key in ('ssh_key_contents', 'image_url'):
             masked = render.Masked(secret_key)
+            shown = masked.text_for(None)
             for text in _texts(3000):
                 self.assertEqual(_as_before(masked, text),
-                                 orjson.dumps(masked.masked_text(text)),
-                                 text)
+                                 orjson.dumps(shown(text)), text)
 
     def test_mask_secrets_is_mask_dict_password(self):
         rng = random.Random(7)
@@ -108,7 +109,29 @@ class TestMasking(testtools.TestCase):
         self.assertEqual(
             {'password': SECRET, 'n': 2 ** 70, 'm': -2 ** 63 - 1,
              'f': 2.0 ** 64},
-            json.loads(orjson.dumps(masked.masked_text(text))))
+            json.loads(orjson.dumps(masked.text_for(None)(text))))
+
+    def test_the_policy_is_asked_once_a_document_names_a_secret(self):
+        asked = []
+
+        def check_once(request, rule):
+            asked.append(rule)
+            return request == 'may see'
+        self.useFixture(fixtures.MonkeyPatch(
+            'ironic_lite.api.policy.check_once', check_once))
+        masked = render.Masked('image_url', 'show_instance_secrets')
+        for request, shown in (('may see', '{"image_url": "i"}'),
+                               ('may not', '{"image_url":"******"}')):
+            asked.clear()
+            text = masked.text_for(request)
+            for _ in range(3):
+                self.assertEqual(b'{"root_gb": 1}',
+                                 orjson.dumps(text('{"root_gb": 1}')))
+            self.assertEqual([], asked)
+            for _ in range(3):
+                self.assertEqual(shown.encode(), orjson.dumps(
+                    text('{"image_url": "i"}')))
+            self.assertEqual(['show_instance_secrets'], asked)
 
     def test_the_documents_cover_each_way(self):
         masked = render.Masked('ssh_key_contents')

@@ -251,6 +251,8 @@ class NodeRenderer(render.Renderer):
 
 # What a node's links and conductor need, whatever the fields shown.
 _ALWAYS_LOADED = ('uuid', 'driver', 'conductor_group')
+# What the conductor of a node is worked out from.
+_RING_COLUMNS = ('uuid', 'driver', 'conductor_group', 'ring_position')
 _NOT_COLUMNS = frozenset({'conductor', 'chassis_uuid'})
 
 
@@ -264,10 +266,15 @@ _DOCUMENTS = {column.name: column.type._empty
 class NodeRowRenderer(render.RowRenderer):
     """:class:`NodeRenderer` for plain rows (``get_node_list`` with
     ``plain``): the field set, the links and each ring worked out once per
-    request."""
+    request.
 
-    def __init__(self, request, fields: tuple[str, ...], whole: bool):
-        self.columns = _row_columns_for(fields)
+    ``listing``: the rows are only rendered (no policy looks at them), so
+    hold only the columns the fields need.
+    """
+
+    def __init__(self, request, fields: tuple[str, ...], whole: bool,
+                 listing: bool = False):
+        self.columns = _row_columns_for(fields, listing)
         special = {}
         if 'conductor' in fields:
             special['conductor'] = self._conductor_getter(
@@ -314,10 +321,14 @@ class NodeRowRenderer(render.RowRenderer):
 
 
 @functools.lru_cache(maxsize=256)
-def _row_columns_for(fields: tuple[str, ...]) -> tuple[str, ...]:
+def _row_columns_for(fields: tuple[str, ...],
+                     listing: bool) -> tuple[str, ...]:
+    if not listing:
+        needed = _ALWAYS_LOADED + ('ring_position',)
+    else:
+        needed = _RING_COLUMNS if 'conductor' in fields else ('uuid',)
     return tuple(dict.fromkeys(
-        _ALWAYS_LOADED + ('ring_position',)
-        + tuple(f for f in fields if f not in _NOT_COLUMNS)))
+        needed + tuple(f for f in fields if f not in _NOT_COLUMNS)))
 
 
 def full(request, row) -> dict:
@@ -631,7 +642,8 @@ class NodesController(rest.RestController):
             marker_row = request.dbapi.get_node_by_uuid(
                 types.canonical_uuid(marker))
         renderer = NodeRowRenderer(request, shown,
-                                   detail_endpoint or bool(detail))
+                                   detail_endpoint or bool(detail),
+                                   listing=True)
         rows = request.dbapi.get_node_list(query, limit=limit,
                                            marker=marker_row,
                                            sort_key=sort_key,

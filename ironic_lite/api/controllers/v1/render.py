@@ -4,6 +4,7 @@ import json
 import operator
 import re
 import threading
+from collections.abc import Callable
 from collections.abc import Collection
 
 import orjson
@@ -151,20 +152,38 @@ class Masked:
             masked[self.secret_key] = SECRET
         return masked
 
-    def masked_text(self, text: str) -> orjson.Fragment:
-        """What :meth:`__call__` shows of the document stored as ``text``,
-        encoded: the text itself when it has nothing to mask, that is when
-        no key or value names a secret. (Escapes, of non-ASCII text, are
-        not looked into: such a text is decoded and masked.)"""
+    def text_for(self, request) -> Callable[[str], orjson.Fragment]:
+        """text -> what :meth:`__call__` shows of the document stored as
+        ``text``, encoded, for the caller of ``request``: the text itself
+        when it has nothing to mask, that is when no key or value names a
+        secret (escapes, of non-ASCII text, are not looked into: such a
+        text is decoded), or when the caller may see the secrets. The
+        policy is asked only once a document names a secret."""
+        shows_all = None
+
+        def text(stored: str) -> orjson.Fragment:
+            nonlocal shows_all
+            if not self._names_a_secret(stored):
+                return orjson.Fragment(stored)
+            if shows_all is None:
+                shows_all = self.shows_all(request)
+            if shows_all:
+                return orjson.Fragment(stored)
+            return self._masked_text(stored)
+        return text
+
+    def _names_a_secret(self, text: str) -> bool:
         if len(text) < self._shortest:
-            return orjson.Fragment(text)  # {}
-        if '\\u' not in text:
-            lowered = text.lower()
-            for name in self._named:
-                if name in lowered:
-                    break
-            else:
-                return orjson.Fragment(text)
+            return False  # {}
+        if '\\u' in text:
+            return True
+        lowered = text.lower()
+        for name in self._named:
+            if name in lowered:
+                return True
+        return False
+
+    def _masked_text(self, text: str) -> orjson.Fragment:
         try:
             masked = mask_secrets(orjson.loads(text))
         except (orjson.JSONDecodeError, Inexact):
@@ -182,8 +201,9 @@ def mask_secrets_exactly(document: dict) -> dict:
 
 class _Plan:
     """What rendering a row needs that depends on the request only through
-    its version, the fields shown and which secrets it may see: worked out
-    once and kept (see :func:`_plan`).
+    its version and the fields shown: worked out once and kept (see
+    :func:`_plan`). Documents that may be masked are left to each request
+    (``masked``: their names, indexes and shows).
 
     A ``show`` of a column is given its values but None, which every one
     shows as None (a document is never None: the rows hold the empty
@@ -192,8 +212,7 @@ class _Plan:
 
     def __init__(self, fields: api_fields.Registry, documents,
                  shown: tuple[str, ...], columns: tuple[str, ...],
-                 special: frozenset[str], version: int,
-                 shows_all: frozenset[str]):
+                 special: frozenset[str], version: int):
         index = {name: i for i, name in enumerate(columns)}
         self.names = shown
         # Every shown name picked from the row at once, in order; those
@@ -203,15 +222,17 @@ class _Plan:
         self.pick = (operator.itemgetter(*picked) if len(picked) > 1
                      else lambda row: (row[picked[0]],) if picked else ())
         fixes = []
+        self.masked = []
         for name in shown:
             if name in special:
                 continue
             show = fields[name].show
             if name in documents:
-                if show is None or name in shows_all:
+                if show is None:
                     fixes.append((name, index[name], orjson.Fragment))
                 else:
-                    fixes.append((name, index[name], show.masked_text))
+                    # Per request (RowRenderer): masked or not.
+                    self.masked.append((name, index[name], show))
             elif show is api_fields.show_time:
                 fixes.append((name, index[name], timestamps.isotime))
             elif show is not None:
@@ -272,11 +293,12 @@ class RowRenderer:
     ready for :func:`ironic_lite.api.expose.expose_read`.
 
     What each field needs is worked out once, not per row, and kept for
-    the next request of the same version, fields and rights: a document no
-    field shows differently is passed on as the text stored (an
+    the next request of the same version and fields: a document no field
+    shows differently is passed on as the text stored (an
     ``orjson.Fragment``), never decoded; one whose ``show`` is a
-    :class:`Masked` is decoded only when its text names a secret. The
-    ``show`` of any other column may depend on the request's version only.
+    :class:`Masked` is decoded only when its text names a secret and the
+    caller may not see it (the policy asked once, only then). The ``show``
+    of any other column may depend on the request's version only.
 
     :param special: getters of the fields that are not columns, or not
         shown from their column alone: name -> (row -> value), for this
@@ -297,14 +319,13 @@ class RowRenderer:
         self._constants = {name: value
                            for name, value in (constants or {}).items()
                            if name in shown}
-        shows_all = frozenset(
-            name for name in shown if name in documents
-            and getattr(fields[name].show, 'shows_all', None) is not None
-            and fields[name].show.shows_all(request))
         plan = _plan(resource, fields, documents, shown, columns,
                      frozenset(special) | frozenset(self._constants),
-                     request.version, shows_all)
+                     request.version)
         self._plan = plan
+        self._fixes = plan.fixes + tuple(
+            (name, index, show.text_for(request))
+            for name, index, show in plan.masked)
         self._special = tuple(special.items())
         # Each object's links, as JSON text to fill with its UUID: a
         # thousand objects make no thousands of small dicts and lists for
@@ -322,7 +343,7 @@ class RowRenderer:
     def render(self, row) -> dict:
         plan = self._plan
         result = dict(zip(plan.names, plan.pick(row), strict=True))
-        for name, index, fix in plan.fixes:
+        for name, index, fix in self._fixes:
             value = row[index]
             if value is not None:
                 result[name] = fix(value)
