@@ -46,6 +46,8 @@ class Field:
     refused_on_create: str | None = None
     refused_on_patch: str | None = None
     # (request, stored value) -> the value shown: formats, masked secrets.
+    # Other than a render.Masked, it may look at the request's version only,
+    # and shows None as None: lists work it out once per version and value.
     show: Callable | None = None
     # A list can be sorted by it (when it is a sortable column).
     sortable: bool = True

@@ -64,7 +64,9 @@ _SECRET_KEYS_KEPT = 4096
 _TOO_BIG_FOR_ORJSON = float(2 ** 63)
 
 
-def _names_a_secret(key: str) -> bool:
+def _key_is_secret(key: str) -> bool:
+    """Whether ``key`` names a secret, as mask_dict_password decides it
+    (remembered)."""
     if len(_SECRET_KEYS) >= _SECRET_KEYS_KEPT:
         _SECRET_KEYS.clear()
     lowered = key.lower()
@@ -110,7 +112,7 @@ def mask_secrets(document: dict) -> dict:
             continue
         secret = secret_keys.get(key)
         if secret is None:
-            secret = _names_a_secret(key)
+            secret = _key_is_secret(key)
         if secret:
             masked[key] = SECRET
         elif kind is str:
@@ -189,14 +191,8 @@ class Masked:
         except (orjson.JSONDecodeError, Inexact):
             # What orjson refuses (NaN, lone surrogates, huge exponents)
             # or may round (integers beyond 64 bits), json takes as it is.
-            masked = mask_secrets_exactly(json.loads(text))
+            masked = strutils.mask_dict_password(json.loads(text), SECRET)
         return _encoded(self._masked(masked))
-
-
-def mask_secrets_exactly(document: dict) -> dict:
-    """:func:`mask_secrets` of a document json decoded (its large numbers
-    are exact)."""
-    return strutils.mask_dict_password(document, SECRET)
 
 
 class _Plan:
@@ -218,7 +214,7 @@ class _Plan:
         # Every shown name picked from the row at once, in order; those
         # shown otherwise are replaced after (a replaced key keeps its
         # place).
-        picked = [index.get(name, 0) for name in shown]
+        picked = [0 if name in special else index[name] for name in shown]
         self.pick = (operator.itemgetter(*picked) if len(picked) > 1
                      else lambda row: (row[picked[0]],) if picked else ())
         fixes = []
@@ -268,8 +264,8 @@ class _VersionOnly:
 
 _PLANS: dict[tuple, _Plan] = {}
 _PLANS_LOCK = threading.Lock()
-# Versions x field sets x rights: a few per resource in practice; ?fields=
-# could make many, hence a bound.
+# Versions x field sets: a few per resource in practice; ?fields= could
+# make many, hence a bound.
 _PLANS_KEPT = 1024
 
 
