@@ -261,29 +261,35 @@ class Service:
 
 
 def _wait_serving(port: int, process, log_path: str,
-                  deadline: float) -> None:
-    """Until the API answers and the conductor has started."""
+                  deadline: float, banner: str = 'ironic-lite is running',
+                  conductor: str | None = None) -> None:
+    """Until the API answers and the conductor (``conductor``, if given,
+    alive in the API) has started."""
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError('ironic-lite exited: %s' % process.returncode)
         with open(log_path) as f:
-            started = 'ironic-lite is running' in f.read()
+            started = banner in f.read()
         if started:
             try:
-                client = http_api.Client(port)
-                client.get('/v1/conductors')
+                client = Client(port)
+                answer = client.call('GET', '/v1/conductors/%s' % conductor
+                                     if conductor else '/v1/conductors')[1]
                 client.close()
-                return
+                if conductor is None or json.loads(answer)['alive']:
+                    return
             except (OSError, RuntimeError, http_api.http.client.HTTPException):
                 pass
         time.sleep(0.1)
     raise RuntimeError('ironic-lite did not start')
 
 
-def start_ironic_lite(workdir: str, nodes: int, conductors: int) -> Service:
+def start_ironic_lite(workdir: str, nodes: int, conductors: int,
+                      workers: int | None = None) -> Service:
     port = http_api._free_port()
     config = http_api._write_config(
-        workdir, port, argparse.Namespace(service='all-in-one', workers=None))
+        workdir, port, argparse.Namespace(service='all-in-one',
+                                          workers=workers))
     info = seed('sqlite:///%s/ironic-lite.sqlite' % workdir, nodes,
                 conductors)
     log_path = os.path.join(workdir, 'ironic-lite.log')
@@ -294,6 +300,92 @@ def start_ironic_lite(workdir: str, nodes: int, conductors: int) -> Service:
     service = Service('ironic-lite', process, port, info, log_path)
     try:
         _wait_serving(port, process, log_path, time.monotonic() + 300)
+    except BaseException:
+        service.stop()
+        raise
+    return service
+
+
+class Cluster(Service):
+    """``ironic-lite-api`` and the conductor ``bench-1`` apart, over
+    RabbitMQ, on a scratch database of a database server; dropped at the
+    stop."""
+
+    def __init__(self, api, conductor, port, info, log_path, drop):
+        super().__init__('ironic-lite-api', api, port, info, log_path)
+        self.conductor = conductor
+        self.drop = drop
+
+    def stop(self):
+        try:
+            super().stop()
+        finally:
+            self.conductor.send_signal(signal.SIGTERM)
+            try:
+                self.conductor.wait(30)
+            except subprocess.TimeoutExpired:
+                self.conductor.kill()
+                self.conductor.wait()
+            self.drop()
+
+
+def start_cluster(workdir: str, nodes: int, conductors: int,
+                  workers: int | None, server_url: str) -> Cluster:
+    """The fleet on a scratch database of ``server_url`` (e.g.
+    ``postgresql+psycopg2://postgres@127.0.0.1/``), served by
+    ``ironic-lite-api`` (``workers`` processes; its default: the cores, at
+    most 4) in front of ``ironic-lite-conductor``."""
+    import sqlalchemy
+
+    name = 'ironic_lite_scale_%d' % os.getpid()
+    admin = sqlalchemy.create_engine(server_url,
+                                     isolation_level='AUTOCOMMIT')
+    with admin.connect() as connection:
+        connection.exec_driver_sql('DROP DATABASE IF EXISTS %s' % name)
+        connection.exec_driver_sql('CREATE DATABASE %s' % name)
+
+    def drop():
+        with admin.connect() as connection:
+            connection.exec_driver_sql('DROP DATABASE IF EXISTS %s' % name)
+        admin.dispose()
+
+    url = sqlalchemy.engine.make_url(server_url).set(
+        database=name).render_as_string(hide_password=False)
+    port = http_api._free_port()
+    config = os.path.join(workdir, 'ironic-lite.conf')
+    with open(config, 'w') as f:
+        f.write('[DEFAULT]\nhost = %s\nstate_path = %s\n'
+                'enabled_hardware_types = %s\n'
+                'transport_url = rabbit://guest:guest@127.0.0.1:5672/\n'
+                'control_exchange = ironic-lite-scale-%d\n'
+                '[database]\nconnection = %s\n'
+                '[api]\nhost_ip = 127.0.0.1\nport = %d\n%s'
+                '[conductor]\nheartbeat_timeout = 86400\n'
+                'sync_power_state_interval = 0\n'
+                'power_failure_recovery_interval = 0\n'
+                'graceful_shutdown_timeout = 5\n'
+                % (LOCAL, workdir, ','.join(HARDWARE_TYPES), os.getpid(),
+                   url, port,
+                   'api_workers = %d\n' % workers if workers else ''))
+    try:
+        info = seed(url, nodes, conductors)
+    except BaseException:
+        drop()
+        raise
+    bindir = os.path.dirname(sys.executable)
+    log_path = os.path.join(workdir, 'ironic-lite-api.log')
+    processes = []
+    for name_ in ('ironic-lite-conductor', 'ironic-lite-api'):
+        with open(os.path.join(workdir, name_ + '.log'), 'w') as log:
+            processes.append(subprocess.Popen(
+                [os.path.join(bindir, name_), '--config-file', config],
+                stdout=log, stderr=subprocess.STDOUT))
+    service = Cluster(processes[1], processes[0], port, info, log_path,
+                      drop)
+    try:
+        _wait_serving(port, processes[1], log_path,
+                      time.monotonic() + 300, banner='listening on',
+                      conductor=LOCAL)
     except BaseException:
         service.stop()
         raise
@@ -419,7 +511,12 @@ def run_fleet(nodes: int, conductors: int, args) -> tuple[dict, dict]:
     try:
         print('ironic-lite, %d nodes, %d conductors: seeding...'
               % (nodes, conductors), flush=True)
-        service = start_ironic_lite(workdir, nodes, conductors)
+        if args.database:
+            service = start_cluster(workdir, nodes, conductors,
+                                    args.api_workers, args.database)
+        else:
+            service = start_ironic_lite(workdir, nodes, conductors,
+                                        args.api_workers)
         print('  seeded in %.1f s' % service.info['seconds'], flush=True)
         try:
             fleet = Fleet(service.info['hosts'])
@@ -445,9 +542,14 @@ def _print_facts(facts: dict) -> None:
     facts['pages_full'] = full and sum(pages) == facts['host_nodes']
 
 
+# What served the run, for the summary.
+SERVED_BY = ['the all-in-one ironic-lite on SQLite']
+
+
 def summary(runs: dict, rings: dict, ironic: dict | None) -> None:
     """The figures in Markdown, with the targets and ratios."""
     print('\n## Summary\n')
+    print('Served by: %s\n' % SERVED_BY[0])
     for key, (results, facts) in runs.items():
         print('### ironic-lite, %s nodes, %s conductors\n' % key)
         print('| request | 1 client: median | p90 | r/s | 4 clients: '
@@ -573,6 +675,14 @@ def main() -> int:
                         '100000x32', help='NODESxCONDUCTORS, comma separated')
     parser.add_argument('--clients', type=int, default=4)
     parser.add_argument('--seconds', type=float, default=3.0)
+    parser.add_argument('--api-workers', type=int, metavar='N',
+                        help='[api]api_workers (default: the service\'s '
+                        'own: 1 for the all-in-one)')
+    parser.add_argument('--database', metavar='SERVER_URL',
+                        help='instead of the all-in-one on SQLite: '
+                        'ironic-lite-api and ironic-lite-conductor over '
+                        'RabbitMQ, on a scratch database of this server, '
+                        'e.g. postgresql+psycopg2://postgres@127.0.0.1/')
     parser.add_argument('--only', help='only requests whose label '
                         'contains this')
     parser.add_argument('--ironic', metavar='VENV',
@@ -591,6 +701,12 @@ def main() -> int:
     print('load average at the start: %s' % ' '.join(
         open('/proc/loadavg').read().split()[:3]))
     fleets = [_fleet(f) for f in args.fleets.split(',')]
+    workers = ('%d API processes' % args.api_workers if args.api_workers
+               else 'the default API processes')
+    SERVED_BY[0] = (
+        'ironic-lite-api (%s) and ironic-lite-conductor over RabbitMQ, on %s'
+        % (workers, args.database.split(':')[0]) if args.database else
+        'the all-in-one ironic-lite on SQLite (%s)' % workers)
     runs = collections.OrderedDict()
     ironic = None
     if args.ironic:

@@ -10,7 +10,9 @@ thread.
 """
 
 import json
+import os
 import resource
+import secrets
 import socket
 import threading
 import time
@@ -163,7 +165,9 @@ class _Channel(waitress_channel.HTTPChannel):
             self.server.add_task(self)
 
 
-class _Server(waitress_server.TcpWSGIServer):
+class _Deadlines:
+    """A server whose clients' requests must arrive in time."""
+
     channel_class = _Channel
     header_timeout = body_timeout = 0
 
@@ -173,6 +177,14 @@ class _Server(waitress_server.TcpWSGIServer):
         for channel in list(self.active_channels.values()):
             channel.enforce_deadline(clock, self.header_timeout,
                                      self.body_timeout)
+
+
+class _Server(_Deadlines, waitress_server.TcpWSGIServer):
+    pass
+
+
+class _UnixServer(_Deadlines, waitress_server.UnixWSGIServer):
+    pass
 
 
 class APIServer:
@@ -198,6 +210,9 @@ class APIServer:
     @property
     def url(self) -> str:
         host, port = self.address
+        if self._server.socket.family == socket.AF_UNIX:
+            return 'unix:%s' % (port.lstrip('\0') if isinstance(port, str)
+                                else port.lstrip(b'\0').decode())
         if ':' in host:
             host = '[%s]' % host
         return 'http://%s:%s' % (host, port)
@@ -215,7 +230,7 @@ class APIServer:
         self._thread.start()
         LOG.info('API listening on %s', self.url)
 
-    def _make_server(self, sock: socket.socket) -> _Server:
+    def _make_server(self, sock: socket.socket) -> _Deadlines:
         api = CONF.api
         _allow_open_files(api.max_connections + SPARE_FILES)
         _check_backlog(api.backlog)
@@ -243,7 +258,8 @@ class APIServer:
         )
         dispatcher = waitress_task.ThreadedTaskDispatcher()
         dispatcher.set_thread_count(adj.threads)
-        server = _Server(self._application or app.setup_app(), map=self._map,
+        kind = _UnixServer if sock.family == socket.AF_UNIX else _Server
+        server = kind(self._application or app.setup_app(), map=self._map,
                          _sock=sock, dispatcher=dispatcher, adj=adj,
                          bind_socket=False,
                          sockinfo=(sock.family, sock.type, sock.proto,
@@ -328,6 +344,23 @@ def listening_sockets(count: int) -> list[socket.socket]:
             sock.close()
         raise
     return sockets
+
+
+def private_unix_socket() -> tuple[socket.socket, str]:
+    """A Unix socket, listening, for the all-in-one's workers to reach its
+    first process, and its address. The address is in Linux's abstract
+    namespace: no file to leave behind when the process is killed. It
+    opens no other door than the API's own port: what arrives on it is
+    authenticated and authorised as on the port."""
+    address = '\0ironic-lite-api-%d-%s' % (os.getpid(), secrets.token_hex(8))
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(address)
+        sock.listen(CONF.api.backlog)
+    except BaseException:
+        sock.close()
+        raise
+    return sock, address
 
 
 def socket_url(sock: socket.socket) -> str:

@@ -95,7 +95,7 @@ class WorkerPool:
         """Fork every worker; whether they all report ready within
         ``timeout`` seconds."""
         for slot in range(self._count):
-            self._fork(slot)
+            self._start(slot)
         deadline = time.monotonic() + timeout
         ready = 0
         while ready < self._count:
@@ -107,6 +107,9 @@ class WorkerPool:
             if readable:
                 ready += len(os.read(self._ready_r, self._count))
         return True
+
+    def _start(self, slot: int) -> None:
+        self._fork(slot)
 
     def _fork(self, slot: int) -> None:
         parent = os.getpid()
@@ -164,7 +167,7 @@ class WorkerPool:
                         deaths.values()) < RESPAWN_DELAY:
                     break
                 busy = set(self._children.values())
-                self._fork(min(set(range(self._count)) - busy))
+                self._start(min(set(range(self._count)) - busy))
 
     def stop(self, deadline: float) -> bool:
         """SIGTERM to every worker; those still there at the monotonic
@@ -193,6 +196,59 @@ class WorkerPool:
             del self._children[pid]
             clean = False
         return clean
+
+
+class SpawnedWorkerPool(WorkerPool):
+    """Workers that are new programs (fork and exec ``argv``), for a parent
+    that runs threads of its own: a plain fork would copy it in the middle
+    of whatever those threads hold (a lock, a half-written message).
+
+    A worker finds its socket, the pipe to report ready on and the parent's
+    pid in the environment (:func:`spawned_worker`).
+    """
+
+    def __init__(self, sockets: list[socket.socket], argv: list[str],
+                 env: dict[str, str]):
+        super().__init__(sockets, serve=None)
+        self._argv = argv
+        self._env = env
+
+    def _start(self, slot: int) -> None:
+        sock = self._sockets[slot]
+        passed = (sock.fileno(), self._ready_w)
+        env = dict(self._env, **{_WORKER_ENV: '%d,%d,%d' % (
+            passed + (os.getpid(),))})
+        for fd in passed:
+            os.set_inheritable(fd, True)
+        try:
+            # Ctrl-C reaches the whole process group: the parent passes it
+            # on as SIGTERM, once (a worker importing would print a trace).
+            pid = os.posix_spawn(self._argv[0], self._argv, env,
+                                 setsigmask=[signal.SIGINT])
+        finally:
+            for fd in passed:
+                os.set_inheritable(fd, False)
+        self._children[pid] = slot
+        LOG.info('Started API worker %d', pid)
+
+
+_WORKER_ENV = 'IRONIC_LITE_API_WORKER'
+
+
+def spawned_worker() -> tuple[socket.socket, Callable[[], None],
+                              int] | None:
+    """In a worker of a :class:`SpawnedWorkerPool`: its listening socket,
+    the function that reports it ready, and the parent's pid. None in any
+    other process."""
+    passed = os.environ.pop(_WORKER_ENV, None)
+    if not passed:
+        return None
+    sock_fd, ready_fd, parent = (int(part) for part in passed.split(','))
+
+    def ready():
+        os.write(ready_fd, b'r')
+        os.close(ready_fd)
+    return socket.socket(fileno=sock_fd), ready, parent
 
 
 def _signal(pid: int, signum: int) -> None:

@@ -3,9 +3,20 @@
 With no configuration at all it keeps a SQLite database in
 ``[DEFAULT]state_path``, passes RPC inside the process (``fake://``), needs no
 authentication and serves http://127.0.0.1:6385.
+
+With ``[api]api_workers`` above 1, the first process (API and conductor)
+starts that many minus one more API processes on the same port, new
+programs rather than forks of a process that already runs threads. They
+answer reads themselves and pass the rest to the first process over a
+private Unix socket (``api/forwarding.py``); the first process restarts
+one that dies, and they stop when it stops, even when it is killed.
 """
 
+import os
+import signal
+import socket
 import sys
+from collections.abc import Callable
 
 from oslo_log import log
 
@@ -15,19 +26,27 @@ from ironic_lite.conf import CONF
 
 LOG = log.getLogger(__name__)
 
+# How long the other API workers may take to start serving, imports done.
+WORKER_START_TIMEOUT = 60
+# How long a worker waits for the first process to answer a request it
+# passed on: well beyond an RPC call's own timeout.
+FORWARD_TIMEOUT = 300
+_PRIMARY_ENV = 'IRONIC_LITE_PRIMARY_SOCKET'
+
 
 def main(argv: list[str] | None = None) -> int:
-    startup.prepare(sys.argv[1:] if argv is None else argv, 'ironic-lite')
+    argv = sys.argv[1:] if argv is None else argv
+    from ironic_lite.api import workers
+
+    worker = workers.spawned_worker()
+    if worker is not None:
+        return _serve_as_worker(argv, *worker)
+    startup.prepare(argv, 'ironic-lite')
     common.refuse_unsafe_api()
     signals = common.StopSignals()
     startup.start_messaging(require_url=False, default_url='fake://')
-    if (CONF.api.api_workers or 1) > 1:
-        # fake:// carries RPC between threads of one process: a forked
-        # worker could not reach the conductor.
-        LOG.warning('[api]api_workers = %d is ignored: ironic-lite serves '
-                    'from its one process (ironic-lite-api serves with '
-                    'several)', CONF.api.api_workers)
 
+    from ironic_lite.api import app
     from ironic_lite.api import server
     from ironic_lite.common import exception
     from ironic_lite.common import rpc
@@ -42,29 +61,93 @@ def main(argv: list[str] | None = None) -> int:
         LOG.error('The conductor cannot start: %s', e)
         conductor.stop()
         return 1
-    api = server.APIServer()
+    count = CONF.api.api_workers or 1
+    application = app.setup_app()
+    servers = []
     try:
-        api.start()
+        if count > 1:
+            sockets = server.listening_sockets(count)
+            # Where the other workers pass what needs the conductor.
+            primary, primary_address = server.private_unix_socket()
+            servers.append(server.APIServer(application, sock=primary))
+            servers.insert(0, server.APIServer(application, sock=sockets[0]))
+        else:
+            sockets = []
+            servers.append(server.APIServer(application))
+        for api in servers:
+            api.start()
     except OSError as e:
         LOG.error('Cannot listen on %s:%s: %s', CONF.api.host_ip,
                   CONF.api.port, e)
+        for api in servers:
+            api.stop()
         conductor.stop()
         return 1
-    print('ironic-lite is running. API: %s (conductor "%s", database %s)\n'
-          'Try it from another terminal:\n%s'
-          'Stop it with Ctrl-C.'
-          % (api.url, conductor.host, CONF.database.connection,
-             _client_examples(api.url)), flush=True)
-    signals.wait()
+    pool = None
+    if count > 1:
+        pool = workers.SpawnedWorkerPool(
+            sockets[1:], [sys.executable, '-m', __spec__.name, *argv],
+            # (An environment variable cannot hold the address's NUL.)
+            dict(os.environ, **{_PRIMARY_ENV: primary_address[1:]}))
+    if pool is None or pool.start(WORKER_START_TIMEOUT):
+        url = servers[0].url
+        print('ironic-lite is running. API: %s (conductor "%s", database %s'
+              '%s)\nTry it from another terminal:\n%sStop it with Ctrl-C.'
+              % (url, conductor.host, CONF.database.connection,
+                 '' if pool is None else ', %d API processes: %s' % (
+                     count, ' '.join(map(str, [os.getpid()] + pool.pids))),
+                 _client_examples(url)), flush=True)
+        if pool is None:
+            signals.wait()
+        else:
+            pool.watch(signals.received)
+        started = True
+    else:
+        LOG.error('The API workers did not start')
+        started = False
     deadline = common.stop_within(CONF.conductor.graceful_shutdown_timeout)
     # Out of the ring first, then no new HTTP connections, then the
-    # requests and RPC calls under way get what is left of the bound.
+    # requests and RPC calls under way get what is left of the bound. The
+    # other workers first: what they still serve may need this process.
     conductor.leave()
-    served = common.run_bounded(api.stop, common.remaining(deadline),
-                                'stopping the API')
+    served = pool is None or pool.stop(deadline)
+    for api in servers:
+        served = common.run_bounded(api.stop, common.remaining(deadline),
+                                    'stopping the API') and served
     drained = conductor.stop(common.remaining(deadline))
     common.run_bounded(rpc.cleanup, common.CLOSE_BOUND, 'closing RPC')
-    common.exit_now(0 if served and drained else 1)
+    common.exit_now(0 if started and served and drained else 1)
+
+
+def _serve_as_worker(argv: list[str], sock: socket.socket,
+                     ready: Callable[[], None], parent: int) -> int:
+    """An API worker of the all-in-one other than the first process: it
+    answers what needs no conductor and passes the rest to the first
+    process (see ``api/forwarding.py``). Stopped by SIGTERM only."""
+    startup.prepare(argv, 'ironic-lite')
+    signals = common.StopSignals((signal.SIGTERM,))
+
+    from ironic_lite.api import app
+    from ironic_lite.api import forwarding
+    from ironic_lite.api import server
+    from ironic_lite.api import workers
+    from ironic_lite.common import rpc
+
+    workers.stop_with_parent(parent)
+    rpc.refuse_calls('this API worker passes what needs the conductor to '
+                     'the first process')
+    api = server.APIServer(
+        forwarding.ForwardToPrimary(app.setup_app(),
+                                    '\0' + os.environ.pop(_PRIMARY_ENV),
+                                    FORWARD_TIMEOUT),
+        sock=sock)
+    api.start()
+    ready()
+    signals.wait()
+    deadline = common.stop_within(CONF.conductor.graceful_shutdown_timeout)
+    served = common.run_bounded(api.stop, common.remaining(deadline),
+                                'stopping the API')
+    common.exit_now(0 if served else 1)
 
 
 def _client_examples(url: str) -> str:

@@ -17,6 +17,8 @@ TRANSPORT_ERRORS = (messaging.MessageDeliveryFailure, OSError,
                     kombu.exceptions.OperationalError)
 
 _TRANSPORT = None
+# Why this process makes no RPC calls, if it makes none.
+_REFUSAL = None
 
 
 class ContextSerializer(messaging.Serializer):
@@ -56,7 +58,22 @@ def cleanup() -> None:
         _TRANSPORT = None
 
 
+def refuse_calls(reason: str) -> None:
+    """From now on every call to a conductor from this process fails at
+    once with 503, saying ``reason``."""
+    global _REFUSAL
+    _REFUSAL = reason
+
+
+def check_allowed() -> None:
+    """Raise ServiceUnavailable if this process makes no RPC calls."""
+    if _REFUSAL is not None:
+        raise exception.ServiceUnavailable(service='The conductor',
+                                           reason=_REFUSAL)
+
+
 def transport():
+    check_allowed()
     if _TRANSPORT is None:
         raise RuntimeError('ironic_lite.common.rpc.init() was not called')
     return _TRANSPORT

@@ -80,6 +80,7 @@ class ConductorAPI:
                 self.ring_manager.reset()
 
     def _call(self, context, host: str, method: str, **kwargs):
+        rpc.check_allowed()
         if not self._broker_seen:
             membership.check_broker(context)
         cctxt = self.client.prepare(server=host, retry=self.SEND_RETRIES)

@@ -20,14 +20,15 @@ opts = [
                     'Defaults to the host URL of each request.'),
     cfg.IntOpt('api_workers',
                min=1,
-               help='API worker processes of ironic-lite-api, sharing its '
-                    'port: one process answers one request at a time '
-                    '(Python\'s GIL), so use about one per core. Defaults '
-                    'to the number of cores, at most 4. Each worker has its '
-                    'own database pool and message broker connection. The '
-                    'all-in-one ironic-lite always serves from its one '
-                    'process (its RPC to its conductor stays inside it) and '
-                    'ignores this option. Until this release it meant the '
+               help='API worker processes sharing the port: one process '
+                    'answers one request at a time (Python\'s GIL), so use '
+                    'about one per core. Each has its own database pool. '
+                    'ironic-lite-api: defaults to the number of cores, at '
+                    'most 4; each worker has its own message broker '
+                    'connection. The all-in-one ironic-lite: defaults to 1; '
+                    'its first process holds the conductor, and the others '
+                    'answer reads and pass every other request to it over a '
+                    'private Unix socket. It once meant the '
                     'threads of the server, now [api]api_threads.'),
     cfg.IntOpt('api_threads',
                default=8,

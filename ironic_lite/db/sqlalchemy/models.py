@@ -111,7 +111,7 @@ class Node(TimestampMixin, Base):
         sa.UniqueConstraint('instance_uuid', name='uniq_nodes0instance_uuid'),
         sa.UniqueConstraint('name', name='uniq_nodes0name'),
         sa.Index('nodes_ring_idx', 'conductor_group', 'driver',
-                 'ring_position'),
+                 'ring_position', 'provision_state', 'id'),
         sa.Index('nodes_ring_page_idx', 'conductor_group', 'driver', 'id',
                  'ring_position'),
         sa.Index('nodes_provision_state_idx', 'provision_state'),
