@@ -567,13 +567,45 @@ def _begin_sqlite_as_we_say(engine: sa.engine.Engine) -> None:
 
 @functools.lru_cache(maxsize=256)
 def _node_rows_select(columns: tuple[str, ...]) -> sa.Select:
-    """SELECT of node ``columns``, the JSON documents as text. Built once
-    for each set of columns (a show builds one per request otherwise)."""
+    """SELECT of node ``columns``, the JSON documents as text (an unset one
+    as its empty document's). Built once for each set of columns (a show
+    builds one per request otherwise)."""
     table = models.Node.__table__
-    return sa.select(*(
-        sa.type_coerce(table.c[name], sa.Text).label(name)
-        if isinstance(table.c[name].type, models.JSONEncoded)
-        else table.c[name] for name in columns))
+
+    def column(name):
+        kind = table.c[name].type
+        if not isinstance(kind, models.JSONEncoded):
+            return table.c[name]
+        return sa.func.coalesce(
+            sa.type_coerce(table.c[name], sa.Text),
+            sa.literal(kind.process_bind_param(kind._empty(), None),
+                       sa.Text)).label(name)
+    return sa.select(*(column(name) for name in columns))
+
+
+# The filters a page of plain rows can take as bound values of a statement
+# built once (see _node_rows_page).
+_BOUND_NODE_FILTERS = frozenset({
+    'provision_state', 'driver', 'resource_class', 'fault',
+    'conductor_group', 'instance_uuid', 'uuid', 'name', 'maintenance',
+    'project'})
+
+
+@functools.lru_cache(maxsize=512)
+def _node_rows_page(columns: tuple[str, ...], filters: tuple[str, ...],
+                    limit: int | None, sort_key: str,
+                    sort_dir: str) -> sa.Select:
+    """The first page of :func:`_node_rows_select` of ``columns`` where
+    each of ``filters`` (names of _BOUND_NODE_FILTERS) has the value bound
+    to it (``:f_<name>``). Built and keyed by SQLAlchemy once for each
+    shape: for a single node, most of the time of its read otherwise."""
+    node = models.Node
+    query = _node_rows_select(columns)
+    for name in filters:
+        value = sa.bindparam('f_' + name)
+        query = query.where(_of_project(value) if name == 'project'
+                            else getattr(node, name) == value)
+    return _paginate(query, node, limit, sort_key, sort_dir, None)
 
 
 # The statements of a node's lock and last write, built once: building one
@@ -1053,10 +1085,21 @@ class Connection:
         ones loaded (with id).
 
         ``plain``: the nodes as plain rows of ``columns`` only, not ORM
-        objects, the JSON documents as the text stored (None for none),
-        for a reader that passes them on without decoding them.
+        objects, the JSON documents as the text stored (the empty
+        document's for none), for a reader that passes them on without
+        decoding them.
         """
         filters = filters or {}
+        if plain and marker is None and _BOUND_NODE_FILTERS.issuperset(
+                filters) and not _is_ring_page(filters, limit, sort_key):
+            bound = {name: value for name, value in filters.items()
+                     if value is not None}
+            query = _node_rows_page(tuple(columns), tuple(sorted(bound)),
+                                    limit, sort_key, sort_dir)
+            with self._reader() as session:
+                return session.connection().execute(
+                    query, {'f_' + name: value
+                            for name, value in bound.items()}).all()
         if plain:
             query = _node_rows_select(tuple(columns))
         else:
@@ -1080,7 +1123,9 @@ class Connection:
                 query = _paginate(query, models.Node, limit, sort_key,
                                   sort_dir, marker)
             if plain:
-                return list(session.execute(query, params))
+                # Core rows, without the ORM's handling of each (a third
+                # of the time of a thousand rows).
+                return session.connection().execute(query, params).all()
             return list(session.scalars(query, params))
 
     def count_nodes(self, filters: dict | None = None) -> int:

@@ -46,6 +46,8 @@ class Field:
     refused_on_create: str | None = None
     refused_on_patch: str | None = None
     # (request, stored value) -> the value shown: formats, masked secrets.
+    # Other than a render.Masked, it may look at the request's version only,
+    # and shows None as None: lists work it out once per version and value.
     show: Callable | None = None
     # A list can be sorted by it (when it is a sortable column).
     sortable: bool = True
@@ -73,9 +75,20 @@ def registry(*declared: Field) -> dict[str, Field]:
 
 
 def visible(request, fields: Registry) -> tuple[str, ...]:
-    """The fields the request's version knows, sorted."""
-    return tuple(name for name in sorted(fields)
-                 if allowed(request, fields[name]))
+    """The fields the request's version knows, sorted (worked out once per
+    registry and version: every read of a node asks)."""
+    key = (id(fields), request.version)
+    known = _VISIBLE.get(key)
+    if known is None or known[0] is not fields:
+        known = _VISIBLE[key] = (fields, tuple(
+            name for name in sorted(fields)
+            if allowed(request, fields[name])))
+    return known[1]
+
+
+# (id of a registry, version) -> (the registry, its visible fields). The
+# registries are declared once, at import.
+_VISIBLE: dict[tuple[int, int], tuple[Registry, tuple[str, ...]]] = {}
 
 
 def allowed(request, field: Field) -> bool:

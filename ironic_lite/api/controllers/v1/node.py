@@ -1,6 +1,7 @@
 """/v1/nodes: the bare-metal machines, and which conductor serves each."""
 
 import contextlib
+import functools
 import re
 import types as pytypes
 
@@ -250,6 +251,8 @@ class NodeRenderer(render.Renderer):
 
 # What a node's links and conductor need, whatever the fields shown.
 _ALWAYS_LOADED = ('uuid', 'driver', 'conductor_group')
+# What the conductor of a node is worked out from.
+_RING_COLUMNS = ('uuid', 'driver', 'conductor_group', 'ring_position')
 _NOT_COLUMNS = frozenset({'conductor', 'chassis_uuid'})
 
 
@@ -263,45 +266,52 @@ _DOCUMENTS = {column.name: column.type._empty
 class NodeRowRenderer(render.RowRenderer):
     """:class:`NodeRenderer` for plain rows (``get_node_list`` with
     ``plain``): the field set, the links and each ring worked out once per
-    request."""
+    request.
 
-    def __init__(self, request, fields: tuple[str, ...], whole: bool):
-        self.columns = _row_columns_for(fields)
-        index = {name: i for i, name in enumerate(self.columns)}
-        super().__init__(request, FIELDS, fields, 'nodes', self.columns,
-                         _DOCUMENTS, special={
-                             'conductor': self._conductor_getter(
-                                 request, index),
-                             'chassis_uuid': lambda row: None,
-                             'provision_state': render.per_value(
-                                 request, _provision_state_for,
-                                 index.get('provision_state'))})
+    ``listing``: the rows are only rendered (no policy looks at them), so
+    hold only the columns the fields need.
+    """
+
+    def __init__(self, request, fields: tuple[str, ...], whole: bool,
+                 listing: bool = False):
+        self.columns = _row_columns_for(fields, listing)
+        special = {}
+        if 'conductor' in fields:
+            special['conductor'] = self._conductor_getter(
+                request, self.columns.index)
         # As in Ironic, a node shown whole links to its ports at every
         # version, and to its states from 1.14.
-        self.ports_link = whole
-        self.states_link = whole and versions.allows(request,
-                                                     Minor.STATES_LINK)
+        sub_links = ()
+        if whole:
+            sub_links = ('ports',) + (
+                ('states',) if versions.allows(request, Minor.STATES_LINK)
+                else ())
+        super().__init__(request, FIELDS, fields, 'nodes', self.columns,
+                         _DOCUMENTS, special=special,
+                         # ironic-lite has no chassis.
+                         constants={'chassis_uuid': None},
+                         sub_links=sub_links)
 
     @staticmethod
-    def _conductor_getter(request, index: dict):
+    def _conductor_getter(request, index):
         uuid, driver, group, position = (
-            index['uuid'], index['driver'], index['conductor_group'],
-            index['ring_position'])
+            index('uuid'), index('driver'), index('conductor_group'),
+            index('ring_position'))
         cache = {}
 
-        def ring_of(row):
-            key = (row[driver], row[group])
-            if key not in cache:
-                try:
-                    cache[key] = rings.rings_for(request).get_ring(*key)
-                except (exception.NoValidHost,
-                        exception.TemporaryFailure) as e:
-                    LOG.debug('No conductor for nodes of %s: %s', key, e)
-                    cache[key] = None
-            return cache[key]
+        def ring_of(key):
+            try:
+                ring = rings.rings_for(request).get_ring(*key)
+            except (exception.NoValidHost,
+                    exception.TemporaryFailure) as e:
+                LOG.debug('No conductor for nodes of %s: %s', key, e)
+                ring = None
+            cache[key] = ring
+            return ring
 
         def conductor(row):
-            ring = ring_of(row)
+            key = (row[driver], row[group])
+            ring = cache[key] if key in cache else ring_of(key)
             if ring is None:
                 return None
             if row[position] is None:
@@ -309,19 +319,16 @@ class NodeRowRenderer(render.RowRenderer):
             return ring.owner_at(row[position])
         return conductor
 
-    def render(self, row) -> dict:
-        result = super().render(row)
-        if self.ports_link:
-            result['ports'] = self.links(row[self._uuid], 'ports')
-        if self.states_link:
-            result['states'] = self.links(row[self._uuid], 'states')
-        return result
 
-
-def _row_columns_for(fields: tuple[str, ...]) -> tuple[str, ...]:
+@functools.lru_cache(maxsize=256)
+def _row_columns_for(fields: tuple[str, ...],
+                     listing: bool) -> tuple[str, ...]:
+    if not listing:
+        needed = _ALWAYS_LOADED + ('ring_position',)
+    else:
+        needed = _RING_COLUMNS if 'conductor' in fields else ('uuid',)
     return tuple(dict.fromkeys(
-        _ALWAYS_LOADED + ('ring_position',)
-        + tuple(f for f in fields if f not in _NOT_COLUMNS)))
+        needed + tuple(f for f in fields if f not in _NOT_COLUMNS)))
 
 
 def full(request, row) -> dict:
@@ -635,7 +642,8 @@ class NodesController(rest.RestController):
             marker_row = request.dbapi.get_node_by_uuid(
                 types.canonical_uuid(marker))
         renderer = NodeRowRenderer(request, shown,
-                                   detail_endpoint or bool(detail))
+                                   detail_endpoint or bool(detail),
+                                   listing=True)
         rows = request.dbapi.get_node_list(query, limit=limit,
                                            marker=marker_row,
                                            sort_key=sort_key,
