@@ -12,6 +12,7 @@ headers).
 
 import datetime
 import io
+import os
 import sys
 from unittest import mock
 
@@ -25,6 +26,7 @@ from ironic_lite.api import policy
 from ironic_lite.api import versions
 from tests import base
 from tests.unit.api import base as api_base
+from tests.unit.api import test_auth
 from tests.unit.api import test_policy
 
 _REQUEST_IDS = frozenset({'openstack-request-id', 'x-openstack-request-id'})
@@ -306,6 +308,32 @@ class TestHotReadsKeystone(HotReadsMixin, base.TestCase):
         api_base.APITestCase.deny_rule(self, 'baremetal:conductor:get')
         self.assertEqual('403', self.compare('/v1/conductors',
                                              **headers)[:3])
+
+
+class TestHotReadsHTTPBasic(HotReadsMixin, base.TestCase):
+    """Behind http_basic: the users of the file, and the refusals of the
+    others (answered before either path)."""
+
+    def setUp(self):
+        super().setUp()
+        fixtures_ = api_base.APIFixtures(self.useFixture)
+        user_file = os.path.join(fixtures_.conf.state_path, 'htpasswd')
+        with open(user_file, 'w') as f:
+            f.write(test_auth.htpasswd_line('admin', 'secret'))
+        self.config(auth_strategy='http_basic',
+                    http_basic_auth_user_file=user_file)
+        self.uuid = fixtures_.database.dbapi.create_node({
+            'uuid': '5d0c8f0e-6a55-4c4e-9b89-2f3f4d5e6a7b',
+            'driver': 'fake-hardware'}).uuid
+        self.make_apps()
+
+    def test_users(self):
+        for headers in (test_auth.basic('admin', 'secret'),
+                        test_auth.basic('admin', 'wrong'), {}):
+            for path in ('/v1/nodes/%s' % self.uuid, '/v1/conductors'):
+                self.compare(path, **dict(
+                    headers, **{versions.VERSION_HEADER: '1.49'}))
+        self.assert_every_success_served()
 
 
 class TestPolicyAnswers(base.TestCase):

@@ -116,10 +116,16 @@ _VALUES = {
 }
 
 
+_UNCOUNTED = frozenset(_VALUES) - {'node_count',
+                                    'node_count_by_provision_state'}
+
+
 def render(request, row: models.Conductor, fields: tuple[str, ...],
            now: datetime.datetime) -> dict:
-    # One query for node_count and node_count_by_provision_state both.
-    counts = functools.cache(lambda: node_counts(request, row.hostname))
+    # One query for node_count and node_count_by_provision_state both,
+    # none for a list (which shows neither).
+    counts = (functools.cache(lambda: node_counts(request, row.hostname))
+              if not _UNCOUNTED.issuperset(fields) else None)
     result = {field: _VALUES[field](request, row, now, counts)
               for field in fields}
     result['links'] = link.self_and_bookmark(request, 'conductors',
