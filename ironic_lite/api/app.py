@@ -64,10 +64,12 @@ class RequestId:
             chunks = output
         status, headers = captured
         present = {name.lower() for name, _ in headers}
-        headers = [
-            (name, webob_response.Response._make_location_absolute(
-                environ, value)) if name.lower() == 'location'
-            else (name, value) for name, value in headers]
+        if 'location' in present:
+            # webob's own rewriting (relative and protocol-relative URLs),
+            # rare enough to afford its response object.
+            headers = webob_response.Response(
+                status=status, headerlist=list(headers),
+                app_iter=chunks)._abs_headerlist(environ)
         headers += [(name, req_id) for name in self.RESPONSE_HEADERS
                     if name.lower() not in present]
         start_response(status, headers)
