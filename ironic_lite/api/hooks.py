@@ -35,26 +35,37 @@ class ContextHook(hooks.PecanHook):
     """
 
     def on_route(self, state):
-        environ = state.request.environ
-        keystone = CONF.auth_strategy == auth.KEYSTONE
-        overrides = {}
-        if not environ.get(request_id.ENV_REQUEST_ID):
-            overrides['request_id'] = context.new_request_id()
-        if not keystone:
-            # Only a Keystone token means anything further in.
-            overrides['auth_token'] = None
-        # As in Ironic, only Keystone callers are held to the policy: with
-        # noauth and http_basic every caller is an administrator.
-        state.request.context = context.RequestContext.from_environ(
-            environ, is_admin=not keystone, overwrite=True, **overrides)
+        state.request.context = request_context(state.request.environ)
 
     def after(self, state):
         context_ = getattr(state.request, 'context', None)
         request_id = getattr(context_, 'request_id', None)
         if request_id:
-            state.response.headers['Openstack-Request-Id'] = request_id
-            state.response.headers['X-OpenStack-Request-Id'] = request_id
+            for name, value in request_id_headers(request_id):
+                state.response.headers[name] = value
         context.clear_current()
+
+
+def request_id_headers(request_id: str) -> list[tuple[str, str]]:
+    """The headers naming the request, under both of Ironic's names."""
+    return [('Openstack-Request-Id', request_id),
+            ('X-OpenStack-Request-Id', request_id)]
+
+
+def request_context(environ: dict) -> context.RequestContext:
+    """The caller of the request ``environ``, made the thread's current
+    context (see :class:`ContextHook`)."""
+    keystone = CONF.auth_strategy == auth.KEYSTONE
+    overrides = {}
+    if not environ.get(request_id.ENV_REQUEST_ID):
+        overrides['request_id'] = context.new_request_id()
+    if not keystone:
+        # Only a Keystone token means anything further in.
+        overrides['auth_token'] = None
+    # As in Ironic, only Keystone callers are held to the policy: with
+    # noauth and http_basic every caller is an administrator.
+    return context.RequestContext.from_environ(
+        environ, is_admin=not keystone, overwrite=True, **overrides)
 
 
 class BodyHook(hooks.PecanHook):
@@ -95,13 +106,9 @@ class VersionHeadersHook(hooks.PecanHook):
     def after(self, state):
         if not _is_v1(state.request):
             return
-        headers = state.response.headers
-        headers[versions.MIN_VERSION_HEADER] = versions.MIN_VERSION_STRING
-        headers[versions.MAX_VERSION_HEADER] = versions.MAX_VERSION_STRING
         minor = getattr(state.request, 'version', None)
-        if minor is not None:
-            headers[versions.VERSION_HEADER] = '%d.%d' % (versions.MAJOR,
-                                                          minor)
+        for name, value in versions.response_headers(minor):
+            state.response.headers[name] = value
 
 
 def _is_v1(request) -> bool:

@@ -94,9 +94,22 @@ class RequestMetrics:
             labels = (environ.get('REQUEST_METHOD', ''),
                       route_template(environ.get('PATH_INFO', '')),
                       answered[-1] if answered else '500')
-            REQUESTS_TOTAL.labels(*labels).inc()
-            REQUEST_SECONDS.labels(*labels).observe(
-                time.monotonic() - started)
+            total, seconds = _series(labels)
+            total.inc()
+            seconds.observe(time.monotonic() - started)
+
+
+# The series of each set of labels, looked up once: prometheus_client
+# checks the labels and takes a lock on every ``labels()``.
+_SERIES: dict[tuple[str, str, str], tuple] = {}
+
+
+def _series(labels: tuple[str, str, str]) -> tuple:
+    series = _SERIES.get(labels)
+    if series is None:
+        series = _SERIES[labels] = (REQUESTS_TOTAL.labels(*labels),
+                                    REQUEST_SECONDS.labels(*labels))
+    return series
 
 
 class ConductorCollector(prometheus_registry.Collector):

@@ -147,6 +147,25 @@ def parse(headers) -> int:
     return minor
 
 
+def _response_headers(minor: int | None) -> list[tuple[str, str]]:
+    headers = [(MIN_VERSION_HEADER, MIN_VERSION_STRING),
+               (MAX_VERSION_HEADER, MAX_VERSION_STRING)]
+    if minor is not None:
+        headers.append((VERSION_HEADER, '%d.%d' % (MAJOR, minor)))
+    return headers
+
+
+# Worked out once: every /v1 response carries them.
+_RESPONSE_HEADERS = {minor: tuple(_response_headers(minor))
+                     for minor in (None, *Minor)}
+
+
+def response_headers(minor: int | None) -> tuple[tuple[str, str], ...]:
+    """The version headers of a /v1 response to a request of version
+    ``minor`` (None: none was agreed, the request was refused first)."""
+    return _RESPONSE_HEADERS[minor]
+
+
 def allows(request, feature: Minor) -> bool:
     """Whether the version of ``request`` has ``feature``."""
     return request.version >= feature

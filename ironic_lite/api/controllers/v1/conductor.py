@@ -89,29 +89,45 @@ def node_counts(request, hostname: str) -> dict[str | None, int]:
         {'ring_arcs': rings.rings_for(request).arcs_of(hostname)})
 
 
+# How each field is shown: (request, row, now, counts) -> value, where
+# counts() gives the row's nodes per provision state (one query, made only
+# for the fields that need it).
+_VALUES = {
+    'hostname': lambda request, row, now, counts: row.hostname,
+    'conductor_group': lambda request, row, now, counts: row.conductor_group,
+    'alive': lambda request, row, now, counts: is_alive(row, now),
+    'drivers': lambda request, row, now, counts: row.drivers,
+    'created_at': lambda request, row, now, counts: timestamps.isotime(
+        row.created_at),
+    'updated_at': lambda request, row, now, counts: timestamps.isotime(
+        row.updated_at),
+    'last_seen': lambda request, row, now, counts: timestamps.isotime(
+        row.updated_at),
+    'node_count': lambda request, row, now, counts: sum(counts().values()),
+    'node_count_by_provision_state': lambda request, row, now, counts: {
+        str(state): count for state, count in counts().items()},
+    'state': lambda request, row, now, counts: state_of(row, now),
+    'seconds_since_heartbeat': lambda request, row, now, counts:
+        seconds_since_heartbeat(row, now),
+    'heartbeat_timeout': lambda request, row, now, counts:
+        CONF.conductor.heartbeat_timeout,
+    'version': lambda request, row, now, counts: row.version,
+    'pxe_health': lambda request, row, now, counts: row.pxe_health,
+}
+
+
+_UNCOUNTED = frozenset(_VALUES) - {'node_count',
+                                    'node_count_by_provision_state'}
+
+
 def render(request, row: models.Conductor, fields: tuple[str, ...],
            now: datetime.datetime) -> dict:
-    # One query for node_count and node_count_by_provision_state both.
-    count_by_state = functools.cache(
-        lambda: node_counts(request, row.hostname))
-    values = {
-        'hostname': lambda: row.hostname,
-        'conductor_group': lambda: row.conductor_group,
-        'alive': lambda: is_alive(row, now),
-        'drivers': lambda: row.drivers,
-        'created_at': lambda: timestamps.isotime(row.created_at),
-        'updated_at': lambda: timestamps.isotime(row.updated_at),
-        'last_seen': lambda: timestamps.isotime(row.updated_at),
-        'node_count': lambda: sum(count_by_state().values()),
-        'node_count_by_provision_state': lambda: {
-            str(state): count for state, count in count_by_state().items()},
-        'state': lambda: state_of(row, now),
-        'seconds_since_heartbeat': lambda: seconds_since_heartbeat(row, now),
-        'heartbeat_timeout': lambda: CONF.conductor.heartbeat_timeout,
-        'version': lambda: row.version,
-        'pxe_health': lambda: row.pxe_health,
-    }
-    result = {field: values[field]() for field in fields}
+    # One query for node_count and node_count_by_provision_state both,
+    # none for a list (which shows neither).
+    counts = (functools.cache(lambda: node_counts(request, row.hostname))
+              if not _UNCOUNTED.issuperset(fields) else None)
+    result = {field: _VALUES[field](request, row, now, counts)
+              for field in fields}
     result['links'] = link.self_and_bookmark(request, 'conductors',
                                              row.hostname)
     if 'node_count' in fields:
@@ -132,6 +148,69 @@ def show(request, row: models.Conductor, fields: list[str] | None) -> dict:
     return render(request, row, shown, timeutils.utcnow())
 
 
+def check_access(request) -> None:
+    """Whether the caller may read conductors, at this version.
+
+    :raises HTTPForbidden: the policy says no.
+    :raises NotFound: a version before the conductors existed.
+    """
+    policy.authorize('baremetal:conductor:get', request.context)
+    if not versions.allows(request, versions.Minor.CONDUCTORS):
+        raise exception.NotFound()
+
+
+def list_conductors(request, marker: str | None = None,
+                    limit: str | None = None, sort_key: str = 'id',
+                    sort_dir: str = 'asc', fields: list[str] | None = None,
+                    detail: bool | None = None, alive: bool | None = None,
+                    conductor_group: str | None = None,
+                    driver: str | None = None) -> dict:
+    """GET /v1/conductors, its query parameters as WSME converted them.
+    ``request`` is pecan's, or any object with what the read helpers use
+    (environ, version, context, dbapi, ring_manager, host_url).
+
+    :raises IronicLiteException: as the API answers it.
+    """
+    check_access(request)
+    shown = listing.return_fields(request, fields, detail,
+                                  frozenset(DETAIL_FIELDS),
+                                  DEFAULT_FIELDS, DETAIL_FIELDS)
+    limit = listing.limit_from(limit)
+    listing.check_sort(sort_key, sort_dir, _SORTABLE, _COMPUTED)
+    if conductor_group is not None:
+        conductor_group = _conductor_group_filter(conductor_group)
+    now = timeutils.utcnow()
+    filters = {'conductor_group': conductor_group, 'driver': driver,
+               'alive': (None if alive is None
+                         else (alive, _heartbeat_cutoff(now)))}
+    marker_row = (request.dbapi.get_conductor(marker)
+                  if marker is not None else None)
+    rows = request.dbapi.get_conductor_list(
+        limit=limit, marker=marker_row,
+        sort_key=_SORT_COLUMNS.get(sort_key, sort_key),
+        sort_dir=sort_dir, filters=filters, plain=True)
+    result = {'conductors': [render(request, row, shown, now)
+                             for row in rows]}
+    next_url = listing.next_url(
+        request, 'conductors',
+        [('alive', None if alive is None else str(alive).lower()),
+         ('conductor_group', conductor_group), ('driver', driver),
+         ('sort_key', sort_key), ('sort_dir', sort_dir),
+         ('detail', detail), ('fields', fields)],
+        rows, limit, lambda row: row.hostname)
+    if next_url:
+        result['next'] = next_url
+    return result
+
+
+def show_conductor(request, hostname: str,
+                   fields: list[str] | None) -> dict:
+    """GET /v1/conductors/{hostname}; ``request`` as for
+    :func:`list_conductors`."""
+    check_access(request)
+    return show(request, request.dbapi.get_conductor(hostname), fields)
+
+
 class ConductorsController(rest.RestController):
     """GET /v1/conductors and /v1/conductors/{hostname}."""
 
@@ -149,52 +228,17 @@ class ConductorsController(rest.RestController):
         routing.refuse_extra_segments(args, 1)
         return super()._route(args, request)
 
-    @staticmethod
-    def _check_access(request) -> None:
-        policy.authorize('baremetal:conductor:get', request.context)
-        if not versions.allows(request, versions.Minor.CONDUCTORS):
-            raise exception.NotFound()
-
     @expose.expose(types.jsontype, types.text, types.text, types.text,
                    types.text, types.listtype, types.boolean, types.boolean,
                    types.text, types.text)
     def get_all(self, marker=None, limit=None, sort_key='id',
                 sort_dir='asc', fields=None, detail=None, alive=None,
                 conductor_group=None, driver=None):
-        request = pecan.request
-        self._check_access(request)
-        shown = listing.return_fields(request, fields, detail,
-                                      frozenset(DETAIL_FIELDS),
-                                      DEFAULT_FIELDS, DETAIL_FIELDS)
-        limit = listing.limit_from(limit)
-        listing.check_sort(sort_key, sort_dir, _SORTABLE, _COMPUTED)
-        if conductor_group is not None:
-            conductor_group = _conductor_group_filter(conductor_group)
-        now = timeutils.utcnow()
-        filters = {'conductor_group': conductor_group, 'driver': driver,
-                   'alive': (None if alive is None
-                             else (alive, _heartbeat_cutoff(now)))}
-        marker_row = (request.dbapi.get_conductor(marker)
-                      if marker is not None else None)
-        rows = request.dbapi.get_conductor_list(
-            limit=limit, marker=marker_row,
-            sort_key=_SORT_COLUMNS.get(sort_key, sort_key),
-            sort_dir=sort_dir, filters=filters)
-        result = {'conductors': [render(request, row, shown, now)
-                                 for row in rows]}
-        next_url = listing.next_url(
-            request, 'conductors',
-            [('alive', None if alive is None else str(alive).lower()),
-             ('conductor_group', conductor_group), ('driver', driver),
-             ('sort_key', sort_key), ('sort_dir', sort_dir),
-             ('detail', detail), ('fields', fields)],
-            rows, limit, lambda row: row.hostname)
-        if next_url:
-            result['next'] = next_url
-        return result
+        return list_conductors(
+            pecan.request, marker=marker, limit=limit, sort_key=sort_key,
+            sort_dir=sort_dir, fields=fields, detail=detail, alive=alive,
+            conductor_group=conductor_group, driver=driver)
 
     @expose.expose(types.jsontype, types.text, types.listtype)
     def get_one(self, hostname, fields=None):
-        request = pecan.request
-        self._check_access(request)
-        return show(request, request.dbapi.get_conductor(hostname), fields)
+        return show_conductor(pecan.request, hostname, fields)

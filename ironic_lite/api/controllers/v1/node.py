@@ -336,6 +336,44 @@ def full(request, row) -> dict:
     return NodeRenderer(request, visible_fields(request), True).render(row)
 
 
+def show_node(request, node_ident: str, fields: list[str] | None) -> dict:
+    """GET /v1/nodes/{node_ident}: the node, whole or the ``fields`` asked
+    for. ``request`` is pecan's, or any object with what the read helpers
+    use (environ, version, context, dbapi, ring_manager, host_url).
+
+    :raises IronicLiteException: as the API answers it.
+    """
+    by, value = _lookup(request, node_ident)
+    visible = visible_fields(request)
+    refused = None
+    try:
+        for field in fields or ():
+            _check_version_of(request, field)
+        shown = listing.return_fields(request, fields, None,
+                                      frozenset(visible), visible,
+                                      visible)
+    except exception.IronicLiteException as e:
+        # A node not found is answered first, as Ironic does.
+        refused, shown = e, visible
+    renderer = NodeRowRenderer(request, shown, fields is None)
+    row = request.dbapi.get_node_row(by, value, _with_policy_columns(
+        renderer.columns))
+    if row is None:
+        raise exception.NodeNotFound(node=value)
+    policy.authorize_node(request, 'baremetal:node:get', row, value)
+    if refused is not None:
+        raise refused
+    return renderer.render(row)
+
+
+@functools.lru_cache(maxsize=256)
+def _with_policy_columns(columns: tuple[str, ...]) -> tuple[str, ...]:
+    # The policy's columns after the renderer's, which reads rows by
+    # position.
+    return columns + tuple(c for c in policy.NODE_POLICY_COLUMNS
+                           if c not in columns)
+
+
 def get_node(request, ident: str):
     """A node by UUID, or by name where the version allows names.
 
@@ -706,33 +744,7 @@ class NodesController(rest.RestController):
 
     @expose.expose_read(types.jsontype, types.text, types.listtype)
     def get_one(self, node_ident, fields=None):
-        request = pecan.request
-        by, value = _lookup(request, node_ident)
-        visible = visible_fields(request)
-        refused = None
-        try:
-            for field in fields or ():
-                _check_version_of(request, field)
-            shown = listing.return_fields(request, fields, None,
-                                          frozenset(visible), visible,
-                                          visible)
-        except exception.IronicLiteException as e:
-            # A node not found is answered first, as Ironic does.
-            refused, shown = e, visible
-        renderer = NodeRowRenderer(request, shown, fields is None)
-        # The policy's columns after the renderer's, which reads rows by
-        # position.
-        rows = request.dbapi.get_node_list(
-            {by: value}, limit=1, plain=True,
-            columns=renderer.columns + tuple(
-                c for c in policy.NODE_POLICY_COLUMNS
-                if c not in renderer.columns))
-        if not rows:
-            raise exception.NodeNotFound(node=value)
-        policy.authorize_node(request, 'baremetal:node:get', rows[0], value)
-        if refused is not None:
-            raise refused
-        return renderer.render(rows[0])
+        return show_node(pecan.request, node_ident, fields)
 
     @expose.expose(types.jsontype, body=types.jsontype, status_code=201)
     def post(self, node):
