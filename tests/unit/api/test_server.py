@@ -9,6 +9,7 @@ import time
 from unittest import mock
 
 import testtools
+from waitress import adjustments
 
 from ironic_lite.api import server
 from tests import base
@@ -231,3 +232,31 @@ class TestStop(ServerTestCase):
         self.start()
         self.server.stop()
         self.server.stop()
+
+
+class TestLoopLeavesRunningTasksAlone(testtools.TestCase):
+    """While a task runs, its thread sends its output: the event loop does
+    not poll the connection for writing (it would spin against that
+    thread for the GIL), unless the output outgrows the high watermark or
+    the connection is closing."""
+
+    def channel(self, **state) -> server._Channel:
+        channel = object.__new__(server._Channel)
+        vars(channel).update(adj=adjustments.Adjustments(), requests=[],
+                             will_close=False, close_when_flushed=False,
+                             total_outbufs_len=0)
+        vars(channel).update(state)
+        return channel
+
+    def test_writable(self):
+        high = adjustments.Adjustments().outbuf_high_watermark
+        self.assertFalse(self.channel(requests=['running'],
+                                      total_outbufs_len=100).writable())
+        self.assertTrue(self.channel(total_outbufs_len=100).writable())
+        self.assertTrue(self.channel(requests=['running'],
+                                     total_outbufs_len=high).writable())
+        self.assertTrue(self.channel(requests=['running'],
+                                     will_close=True).writable())
+        self.assertTrue(self.channel(requests=['running'],
+                                     close_when_flushed=True).writable())
+        self.assertFalse(self.channel().writable())
