@@ -17,7 +17,6 @@ whole.
 """
 
 import http.client
-import json
 import socket
 import urllib.parse
 from collections.abc import Callable
@@ -25,9 +24,7 @@ from collections.abc import Iterable
 
 from oslo_log import log
 
-from ironic_lite.api import hooks
-from ironic_lite.api import versions
-from ironic_lite.common import context
+from ironic_lite.api import server
 
 LOG = log.getLogger(__name__)
 
@@ -161,15 +158,7 @@ def _request_headers(environ: dict) -> dict[str, str]:
 
 
 def _fault(start_response, status: str, message: str) -> list[bytes]:
-    """An answer of this worker's own, as the API's 5xx are."""
-    body = json.dumps({'error_message': hooks.fault_body(
-        message, server=True)}).encode('utf-8')
-    request_id = context.new_request_id()
-    start_response(status, [
-        ('Content-Type', 'application/json'),
-        ('Content-Length', str(len(body))),
-        ('Openstack-Request-Id', request_id),
-        ('X-OpenStack-Request-Id', request_id),
-        (versions.MIN_VERSION_HEADER, versions.MIN_VERSION_STRING),
-        (versions.MAX_VERSION_HEADER, versions.MAX_VERSION_STRING)])
+    """An answer of this worker's own, as the server's own errors are."""
+    body, headers = server.error_answer(message, int(status.split()[0]))
+    start_response(status, headers + [('Content-Length', str(len(body)))])
     return [body]

@@ -34,6 +34,7 @@ from ironic_lite.api.controllers.v1 import conductor
 from ironic_lite.api.controllers.v1 import node
 from ironic_lite.api.controllers.v1 import types
 from ironic_lite.common import context
+from ironic_lite.common import exception
 from ironic_lite.conductor import rpcapi
 from ironic_lite.db import api as db_api
 
@@ -157,16 +158,22 @@ class HotReads:
     def _answer(self, environ: dict, read, args: tuple, encode):
         try:
             version = versions.parse(webob_headers.EnvironHeaders(environ))
-        except Exception:
+        except exception.NotAcceptable:
             return None  # pecan's 406
         request = HotRequest(environ, version)
         try:
             request.context = hooks.request_context(environ)
             body = encode(read(request, *args))
-        except Exception as e:
-            # Pecan answers it, and logs it as it does.
+        except exception.IronicLiteException as e:
+            # Not found, refused...: pecan answers it, as always.
             LOG.debug('%s %s left to pecan: %r', environ['REQUEST_METHOD'],
                       environ['PATH_INFO'], e)
+            return None
+        except Exception:
+            # Pecan answers it too (and logs it if it fails there), but a
+            # failure only this path has must not go unseen.
+            LOG.exception('%s %s failed on the hot path; pecan answers it',
+                          environ['REQUEST_METHOD'], environ['PATH_INFO'])
             return None
         finally:
             context.clear_current()

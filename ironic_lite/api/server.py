@@ -73,22 +73,31 @@ class _ErrorTask(waitress_task.ErrorTask):
         if error.code < 500:
             LOG.info('Refused a request from %s: %s', self.channel.addr[0],
                      message)
-        body = json.dumps({'error_message': hooks.fault_body(
-            message, server=error.code >= 500)}).encode('utf-8')
-        self.status = '%d %s' % (error.code, error.reason)
-        request_id = context.new_request_id()
-        self.response_headers += [
-            ('Content-Type', 'application/json'),
-            ('Openstack-Request-Id', request_id),
-            ('X-OpenStack-Request-Id', request_id)]
-        if (getattr(self.request, 'path', None) or '').strip('/'):
+        body, headers = error_answer(
+            message, error.code,
             # Clients read the version range from any answer under /v1.
-            self.response_headers += [
-                (versions.MIN_VERSION_HEADER, versions.MIN_VERSION_STRING),
-                (versions.MAX_VERSION_HEADER, versions.MAX_VERSION_STRING)]
+            versions_range=bool((getattr(self.request, 'path', None)
+                                 or '').strip('/')))
+        self.status = '%d %s' % (error.code, error.reason)
+        self.response_headers += headers
         self.set_close_on_finish()
         self.content_length = len(body)
         self.write(body)
+
+
+def error_answer(message: str, code: int, versions_range: bool = True
+                 ) -> tuple[bytes, list[tuple[str, str]]]:
+    """The body and headers of an error the server answers itself (not
+    the API), in Ironic's format, with a new request id; with the version
+    range headers if ``versions_range``."""
+    body = json.dumps({'error_message': hooks.fault_body(
+        message, server=code >= 500)}).encode('utf-8')
+    headers = [('Content-Type', 'application/json')]
+    headers += hooks.request_id_headers(context.new_request_id())
+    if versions_range:
+        headers += [(versions.MIN_VERSION_HEADER, versions.MIN_VERSION_STRING),
+                    (versions.MAX_VERSION_HEADER, versions.MAX_VERSION_STRING)]
+    return body, headers
 
 
 class _Channel(waitress_channel.HTTPChannel):
