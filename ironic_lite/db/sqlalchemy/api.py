@@ -565,6 +565,34 @@ def _begin_sqlite_as_we_say(engine: sa.engine.Engine) -> None:
             return
 
 
+# Set while this thread takes a connection from the pool for a read that
+# retries itself when the connection turns out lost (Connection._rows).
+_UNPINGED = threading.local()
+
+
+def _ping_unless_unpinged(engine: sa.engine.Engine) -> None:
+    """oslo.db's pre-ping of pooled connections (a ``SELECT 1``: a round
+    trip before every transaction), except for the reads that retry
+    instead (:data:`_UNPINGED`).
+
+    The same ping SQLAlchemy's ``pool_pre_ping`` sends, as a checkout
+    listener: a lost connection, and every pooled one older than it, is
+    replaced before it is handed out.
+    """
+    pool = engine.pool
+    if not pool._pre_ping:
+        return
+    dialect = engine.dialect
+
+    def ping(dbapi_connection, connection_record, connection_proxy):
+        if getattr(_UNPINGED, 'on', False):
+            return
+        if not dialect._do_ping_w_event(dbapi_connection):
+            raise sa.exc.InvalidatePoolError()
+    sa.event.listen(pool, 'checkout', ping)
+    pool._pre_ping = False
+
+
 @functools.lru_cache(maxsize=256)
 def _node_rows_select(columns: tuple[str, ...]) -> sa.Select:
     """SELECT of node ``columns``, the JSON documents as text (an unset one
@@ -693,6 +721,7 @@ class Connection:
             max_retries=CONF.database.max_retries,
             retry_interval=CONF.database.retry_interval)
         self._pool_checked = False
+        self._pool_lock = threading.Lock()
         self._local = threading.local()
         # Rings of this database a ?conductor= page walks: see
         # _ring_page_ids.
@@ -709,38 +738,84 @@ class Connection:
         return self._facade.writer.get_engine()
 
     def _pooled(self) -> None:
-        if not self._pool_checked:
-            engine = self._facade.writer.get_engine()
-            _keep_sqlite_connections(engine)
-            _begin_sqlite_as_we_say(engine)
+        if self._pool_checked:
+            return
+        with self._pool_lock:
+            if self._pool_checked:
+                return
+            writer = self._facade.writer.get_engine()
+            _keep_sqlite_connections(writer)
+            _begin_sqlite_as_we_say(writer)
+            for engine in {writer, self._facade.reader.get_engine()}:
+                _ping_unless_unpinged(engine)
             self._pool_checked = True
 
     def _reader(self):
         self._pooled()
         return self._facade.reader.using(self._local)
 
+    def _rows(self, statement, parameters: Mapping | None = None) -> list:
+        """Every row of one SELECT, read on a connection of its own with
+        nothing around the statement (see :meth:`_one_select`).
+
+        The connection is not pinged when taken from the pool: a read that
+        finds it lost (the database restarted, a proxy closed it) reads
+        once more instead, on a connection that is. SQLAlchemy has by then
+        dropped every pooled connection as old as the lost one.
+        """
+        try:
+            with self._one_select(ping=False) as connection:
+                return connection.execute(statement, parameters).all()
+        except db_exc.DBConnectionError:
+            with self._one_select(ping=True) as connection:
+                return connection.execute(statement, parameters).all()
+
     @contextlib.contextmanager
-    def _one_select(self):
-        """A Core connection for a single SELECT: an ORM session costs as
-        much again as the query, for nothing a plain row needs.
+    def _one_select(self, ping: bool):
+        """A Core connection for a single SELECT, sent alone: an ORM
+        session costs as much again as the query, for nothing a plain row
+        needs, and one statement reads consistently without a transaction
+        around it, on every database.
 
         On SQLite, oslo.db opens every transaction with its own BEGIN (it
-        turns pysqlite's off); one statement needs none, SQLite reads it
-        consistently on its own, so the BEGIN is left out: one round trip
-        in two. The marker oslo.db checks is set only around this one
-        statement, never left on the pooled connection.
+        turns pysqlite's off): left out, by setting the marker oslo.db
+        checks, only around this one statement. On PostgreSQL the driver
+        sends a BEGIN before the statement and SQLAlchemy a ROLLBACK after
+        it (two round trips and two statements for the server): the
+        driver's autocommit, on only around this statement, sends neither.
+        (Turning MySQL's autocommit on and off would cost a round trip
+        each: there the ROLLBACK stays.)
+
+        ``ping``: whether the pool pings the connection first, as oslo.db
+        has it do for every other use (see :func:`_ping_unless_unpinged`).
         """
         self._pooled()
-        with self._facade.reader.get_engine().connect() as connection:
-            skip_begin = (connection.dialect.name == 'sqlite'
-                          and _SQLITE_BEGUN not in connection.info)
-            if skip_begin:
-                connection.info[_SQLITE_BEGUN] = True
-            try:
-                yield connection
-            finally:
+        _UNPINGED.on = not ping
+        try:
+            connection = self._facade.reader.get_engine().connect()
+        finally:
+            _UNPINGED.on = False
+        with connection:
+            dialect = connection.dialect.name
+            if dialect == 'sqlite':
+                skip_begin = _SQLITE_BEGUN not in connection.info
                 if skip_begin:
-                    connection.info.pop(_SQLITE_BEGUN, None)
+                    connection.info[_SQLITE_BEGUN] = True
+                try:
+                    yield connection
+                finally:
+                    if skip_begin:
+                        connection.info.pop(_SQLITE_BEGUN, None)
+            elif dialect == 'postgresql':
+                driver = connection.connection.dbapi_connection
+                driver.autocommit = True
+                try:
+                    yield connection
+                finally:
+                    if not driver.closed:
+                        driver.autocommit = False
+            else:
+                yield connection
 
     @contextlib.contextmanager
     def _writer(self):
@@ -1038,8 +1113,7 @@ class Connection:
             query = _paginate(query, models.Conductor, limit, sort_key,
                               sort_dir, marker)
         if plain:
-            with self._one_select() as connection:
-                return connection.execute(query).all()
+            return self._rows(query)
         with self._reader() as session:
             return list(session.scalars(query))
 
@@ -1160,10 +1234,8 @@ class Connection:
                      if value is not None}
             query = _node_rows_page(tuple(columns), tuple(sorted(bound)),
                                     limit, sort_key, sort_dir)
-            with self._reader() as session:
-                return session.connection().execute(
-                    query, {'f_' + name: value
-                            for name, value in bound.items()}).all()
+            return self._rows(query, {'f_' + name: value
+                                      for name, value in bound.items()})
         if plain:
             query = _node_rows_select(tuple(columns))
         else:
@@ -1196,9 +1268,8 @@ class Connection:
         """The node whose ``by`` (``uuid`` or ``name``, both unique) is
         ``value``, as :meth:`get_node_list` with ``plain`` reads it; None
         when there is none."""
-        with self._one_select() as connection:
-            return connection.execute(_node_row_by(by, columns),
-                                      {'ident': value}).first()
+        rows = self._rows(_node_row_by(by, columns), {'ident': value})
+        return rows[0] if rows else None
 
     def count_nodes(self, filters: dict | None = None) -> int:
         if _only_ring_arcs(filters):
