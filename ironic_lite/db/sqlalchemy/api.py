@@ -8,6 +8,7 @@ import json
 import sqlite3
 import threading
 import time
+import types
 from collections.abc import Iterable
 from collections.abc import Mapping
 
@@ -621,19 +622,32 @@ _BOUND_NODE_FILTERS = frozenset({
 
 @functools.lru_cache(maxsize=512)
 def _node_rows_page(columns: tuple[str, ...], filters: tuple[str, ...],
-                    limit: int | None, sort_key: str,
-                    sort_dir: str) -> sa.Select:
-    """The first page of :func:`_node_rows_select` of ``columns`` where
-    each of ``filters`` (names of _BOUND_NODE_FILTERS) has the value bound
-    to it (``:f_<name>``). Built and keyed by SQLAlchemy once for each
-    shape: for a single node, most of the time of its read otherwise."""
+                    limit: int | None, sort_key: str, sort_dir: str,
+                    after: str | None = None) -> sa.Select:
+    """A page of :func:`_node_rows_select` of ``columns`` where each of
+    ``filters`` (names of _BOUND_NODE_FILTERS) has the value bound to it
+    (``:f_<name>``). Built and keyed by SQLAlchemy once for each shape:
+    for a single node, most of the time of its read otherwise.
+
+    ``after``: the page follows a marker node, whose id is ``:m_id`` and
+    whose ``sort_key`` is ``:m_value`` (``'value'``) or NULL
+    (``'null'``); None for the first page.
+    """
     node = models.Node
     query = _node_rows_select(columns)
     for name in filters:
         value = sa.bindparam('f_' + name)
         query = query.where(_of_project(value) if name == 'project'
                             else getattr(node, name) == value)
-    return _paginate(query, node, limit, sort_key, sort_dir, None)
+    marker = None
+    if after is not None:
+        # What _paginate reads of a marker, as parameters.
+        marker = types.SimpleNamespace(id=sa.bindparam('m_id'))
+        if sort_key != 'id':
+            setattr(marker, sort_key, None if after == 'null' else
+                    sa.bindparam('m_value',
+                                 type_=node.__table__.c[sort_key].type))
+    return _paginate(query, node, limit, sort_key, sort_dir, marker)
 
 
 # The statements of a node's lock and last write, built once: building one
@@ -1228,14 +1242,23 @@ class Connection:
         decoding them.
         """
         filters = filters or {}
-        if plain and marker is None and _BOUND_NODE_FILTERS.issuperset(
+        if plain and _BOUND_NODE_FILTERS.issuperset(
                 filters) and not _is_ring_page(filters, limit, sort_key):
             bound = {name: value for name, value in filters.items()
                      if value is not None}
+            params = {'f_' + name: value for name, value in bound.items()}
+            after = None
+            if marker is not None:
+                params['m_id'] = marker.id
+                after = 'value'
+                if sort_key != 'id':
+                    params['m_value'] = getattr(marker, sort_key)
+                    if params['m_value'] is None:
+                        after = 'null'
+                        del params['m_value']
             query = _node_rows_page(tuple(columns), tuple(sorted(bound)),
-                                    limit, sort_key, sort_dir)
-            return self._rows(query, {'f_' + name: value
-                                      for name, value in bound.items()})
+                                    limit, sort_key, sort_dir, after)
+            return self._rows(query, params)
         if plain:
             query = _node_rows_select(tuple(columns))
         else:
