@@ -9,6 +9,8 @@ import sqlite3
 import threading
 import time
 import types
+import typing
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 
@@ -566,6 +568,8 @@ def _begin_sqlite_as_we_say(engine: sa.engine.Engine) -> None:
             return
 
 
+_T = typing.TypeVar('_T')
+
 # Set while this thread takes a connection from the pool for a read that
 # retries itself when the connection turns out lost (Connection._rows).
 _UNPINGED = threading.local()
@@ -652,6 +656,14 @@ def _node_rows_page(columns: tuple[str, ...], filters: tuple[str, ...],
 
 # The statements of a node's lock and last write, built once: building one
 # (coercing every clause) costs more than running it on SQLite.
+
+@functools.lru_cache(maxsize=3)
+def _node_by(by: str) -> sa.Select:
+    """SELECT of the node whose unique ``by`` (id, uuid or name) is the
+    parameter ``ident_``."""
+    return sa.select(models.Node).where(
+        getattr(models.Node, by) == sa.bindparam('ident_'))
+
 
 @functools.lru_cache(maxsize=2)
 def _node_select(by_id: bool) -> sa.Select:
@@ -768,9 +780,10 @@ class Connection:
         self._pooled()
         return self._facade.reader.using(self._local)
 
-    def _rows(self, statement, parameters: Mapping | None = None) -> list:
-        """Every row of one SELECT, read on a connection of its own with
-        nothing around the statement (see :meth:`_one_select`).
+    def _read(self, read: Callable[[sa.Connection], _T]) -> _T:
+        """``read(connection)`` of a read of one statement, on a
+        connection of its own with nothing around the statement (see
+        :meth:`_one_select`).
 
         The connection is not pinged when taken from the pool: a read that
         finds it lost (the database restarted, a proxy closed it) reads
@@ -779,10 +792,15 @@ class Connection:
         """
         try:
             with self._one_select(ping=False) as connection:
-                return connection.execute(statement, parameters).all()
+                return read(connection)
         except db_exc.DBConnectionError:
             with self._one_select(ping=True) as connection:
-                return connection.execute(statement, parameters).all()
+                return read(connection)
+
+    def _rows(self, statement, parameters: Mapping | None = None) -> list:
+        """Every row of one SELECT, as :meth:`_read` reads it."""
+        return self._read(lambda connection: connection.execute(
+            statement, parameters).all())
 
     @contextlib.contextmanager
     def _one_select(self, ping: bool):
@@ -1200,18 +1218,23 @@ class Connection:
         return row
 
     def get_node_by_id(self, node_id: int) -> models.Node:
-        return self._get_node(models.Node.id == node_id, node_id)
+        return self._get_node('id', node_id)
 
     def get_node_by_uuid(self, uuid: str) -> models.Node:
-        return self._get_node(models.Node.uuid == uuid, uuid)
+        return self._get_node('uuid', uuid)
 
     def get_node_by_name(self, name: str) -> models.Node:
-        return self._get_node(models.Node.name == name, name)
+        return self._get_node('name', name)
 
-    def _get_node(self, criterion, ident) -> models.Node:
-        with self._reader() as session:
-            row = session.scalars(sa.select(models.Node)
-                                  .where(criterion)).first()
+    def _get_node(self, by: str, ident) -> models.Node:
+        """The node whose ``by`` (id, uuid or name) is ``ident``: one
+        SELECT built once, read as :meth:`_read` does, by an ORM session
+        of its own on that connection."""
+        def read(connection):
+            with orm.Session(bind=connection) as session:
+                return session.scalars(_node_by(by),
+                                       {'ident_': ident}).first()
+        row = self._read(read)
         if row is None:
             raise exception.NodeNotFound(node=ident)
         return row

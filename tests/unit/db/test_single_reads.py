@@ -1,5 +1,6 @@
-"""The reads of one row or one page that skip the ORM session
-(``get_node_row``, ``get_conductor_list(plain=True)``)."""
+"""The reads of one statement, on a connection of their own
+(``get_node_row``, ``get_conductor_list(plain=True)``, plain node pages,
+``get_node_by_*``)."""
 
 import datetime
 import json
@@ -75,6 +76,8 @@ class SingleReadTests:
                                             self.dbapi.get_node_list(
                                                 limit=10, columns=('uuid',),
                                                 plain=True)])
+        self.assertEqual({'a': 1}, self.dbapi.get_node_by_uuid(
+            self.node.uuid).driver_info)
 
     def test_reads_are_not_pinged_the_rest_is(self):
         engine = self.dbapi.engine
@@ -83,7 +86,7 @@ class SingleReadTests:
             self._reads()
             self.assertEqual(0, ping.call_count)
             self.dbapi.update_node(self.node.id, {'extra': {'b': 2}})
-            self.dbapi.get_node_by_uuid(self.node.uuid)
+            self.dbapi.get_node_list({'associated': False})
         # oslo.db pings servers' connections; SQLite files are pooled
         # without (see _keep_sqlite_connections).
         pinged = engine.dialect.name != 'sqlite'
@@ -144,7 +147,7 @@ class TestSingleReadsPostgreSQL(ServerReadTests, db_base.DBLayerTestCase):
         sa.event.listen(*listen, record)
         self.addCleanup(sa.event.remove, *listen, record)
         self._reads()
-        self.assertEqual([('SELECT', pg.TRANSACTION_STATUS_IDLE)] * 3, states)
+        self.assertEqual([('SELECT', pg.TRANSACTION_STATUS_IDLE)] * 4, states)
         del states[:]
         self.dbapi.update_node(self.node.id, {'extra': {'b': 2}})
         self.assertTrue(states)
