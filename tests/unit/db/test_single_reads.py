@@ -79,6 +79,15 @@ class SingleReadTests:
         self.assertEqual({'a': 1}, self.dbapi.get_node_by_uuid(
             self.node.uuid).driver_info)
 
+    def test_each_read_ends_once(self):
+        # One ROLLBACK to the driver per read (on MySQL a round trip;
+        # on PostgreSQL and SQLite, out of a transaction, none).
+        dialect = self.dbapi.engine.dialect
+        with mock.patch.object(dialect, 'do_rollback',
+                               wraps=dialect.do_rollback) as rollback:
+            self._reads()
+        self.assertEqual(4, rollback.call_count)
+
     def test_reads_are_not_pinged_the_rest_is(self):
         engine = self.dbapi.engine
         with mock.patch.object(engine.dialect, 'do_ping',
