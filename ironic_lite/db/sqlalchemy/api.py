@@ -571,7 +571,7 @@ def _begin_sqlite_as_we_say(engine: sa.engine.Engine) -> None:
 _T = typing.TypeVar('_T')
 
 # Set while this thread takes a connection from the pool for a read that
-# retries itself when the connection turns out lost (Connection._rows).
+# retries itself when the connection turns out lost (Connection._read).
 _UNPINGED = threading.local()
 
 
@@ -654,9 +654,6 @@ def _node_rows_page(columns: tuple[str, ...], filters: tuple[str, ...],
     return _paginate(query, node, limit, sort_key, sort_dir, marker)
 
 
-# The statements of a node's lock and last write, built once: building one
-# (coercing every clause) costs more than running it on SQLite.
-
 @functools.lru_cache(maxsize=3)
 def _node_by(by: str) -> sa.Select:
     """SELECT of the node whose unique ``by`` (id, uuid or name) is the
@@ -664,6 +661,9 @@ def _node_by(by: str) -> sa.Select:
     return sa.select(models.Node).where(
         getattr(models.Node, by) == sa.bindparam('ident_'))
 
+
+# The statements of a node's lock and last write, built once: building one
+# (coercing every clause) costs more than running it on SQLite.
 
 @functools.lru_cache(maxsize=2)
 def _node_select(by_id: bool) -> sa.Select:
