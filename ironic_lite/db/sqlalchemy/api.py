@@ -802,6 +802,18 @@ class Connection:
         return self._read(lambda connection: connection.execute(
             statement, parameters).all())
 
+    def _object(self, statement, parameters: Mapping):
+        """The first ORM object of one SELECT (None if none), as
+        :meth:`_read` reads it, by an ORM session of its own on that
+        connection."""
+        def read(connection):
+            # The session joins the connection's transaction and leaves
+            # its end to the connection: one ROLLBACK on MySQL, not two.
+            connection.begin()
+            with orm.Session(bind=connection) as session:
+                return session.scalars(statement, parameters).first()
+        return self._read(read)
+
     @contextlib.contextmanager
     def _one_select(self, ping: bool):
         """A Core connection for a single SELECT, sent alone: an ORM
@@ -1114,9 +1126,7 @@ class Connection:
         return deleted
 
     def get_conductor(self, hostname: str) -> models.Conductor:
-        with self._reader() as session:
-            row = session.scalars(_CONDUCTOR_BY_HOSTNAME,
-                                  {'hostname': hostname}).first()
+        row = self._object(_CONDUCTOR_BY_HOSTNAME, {'hostname': hostname})
         if row is None:
             raise exception.ConductorNotFound(conductor=hostname)
         return row
@@ -1227,17 +1237,7 @@ class Connection:
         return self._get_node('name', name)
 
     def _get_node(self, by: str, ident) -> models.Node:
-        """The node whose ``by`` (id, uuid or name) is ``ident``: one
-        SELECT built once, read as :meth:`_read` does, by an ORM session
-        of its own on that connection."""
-        def read(connection):
-            # The session joins the connection's transaction and leaves
-            # its end to the connection: one ROLLBACK on MySQL, not two.
-            connection.begin()
-            with orm.Session(bind=connection) as session:
-                return session.scalars(_node_by(by),
-                                       {'ident_': ident}).first()
-        row = self._read(read)
+        row = self._object(_node_by(by), {'ident_': ident})
         if row is None:
             raise exception.NodeNotFound(node=ident)
         return row

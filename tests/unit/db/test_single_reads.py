@@ -1,6 +1,6 @@
 """The reads of one statement, on a connection of their own
 (``get_node_row``, ``get_conductor_list(plain=True)``, plain node pages,
-``get_node_by_*``)."""
+``get_node_by_*``, ``get_conductor``)."""
 
 import datetime
 import json
@@ -78,6 +78,8 @@ class SingleReadTests:
                                                 plain=True)])
         self.assertEqual({'a': 1}, self.dbapi.get_node_by_uuid(
             self.node.uuid).driver_info)
+        self.assertEqual(['fake-hardware'],
+                         self.dbapi.get_conductor('c1').drivers)
 
     def test_each_read_ends_once(self):
         # One ROLLBACK to the driver per read (on MySQL a round trip;
@@ -86,7 +88,7 @@ class SingleReadTests:
         with mock.patch.object(dialect, 'do_rollback',
                                wraps=dialect.do_rollback) as rollback:
             self._reads()
-        self.assertEqual(4, rollback.call_count)
+        self.assertEqual(5, rollback.call_count)
 
     def test_reads_are_not_pinged_the_rest_is(self):
         engine = self.dbapi.engine
@@ -156,7 +158,7 @@ class TestSingleReadsPostgreSQL(ServerReadTests, db_base.DBLayerTestCase):
         sa.event.listen(*listen, record)
         self.addCleanup(sa.event.remove, *listen, record)
         self._reads()
-        self.assertEqual([('SELECT', pg.TRANSACTION_STATUS_IDLE)] * 4, states)
+        self.assertEqual([('SELECT', pg.TRANSACTION_STATUS_IDLE)] * 5, states)
         del states[:]
         self.dbapi.update_node(self.node.id, {'extra': {'b': 2}})
         self.assertTrue(states)
