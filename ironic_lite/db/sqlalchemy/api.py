@@ -789,6 +789,9 @@ class Connection:
         finds it lost (the database restarted, a proxy closed it) reads
         once more instead, on a connection that is. SQLAlchemy has by then
         dropped every pooled connection as old as the lost one.
+
+        Never part of a transaction of this thread's: it reads what is
+        committed.
         """
         try:
             with self._one_select(ping=False) as connection:
