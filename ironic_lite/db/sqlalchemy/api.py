@@ -8,6 +8,9 @@ import json
 import sqlite3
 import threading
 import time
+import types
+import typing
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 
@@ -565,6 +568,36 @@ def _begin_sqlite_as_we_say(engine: sa.engine.Engine) -> None:
             return
 
 
+_T = typing.TypeVar('_T')
+
+# Set while this thread takes a connection from the pool for a read that
+# retries itself when the connection turns out lost (Connection._read).
+_UNPINGED = threading.local()
+
+
+def _ping_unless_unpinged(engine: sa.engine.Engine) -> None:
+    """oslo.db's pre-ping of pooled connections (a ``SELECT 1``: a round
+    trip before every transaction), except for the reads that retry
+    instead (:data:`_UNPINGED`).
+
+    The same ping SQLAlchemy's ``pool_pre_ping`` sends, as a checkout
+    listener: a lost connection, and every pooled one older than it, is
+    replaced before it is handed out.
+    """
+    pool = engine.pool
+    if not pool._pre_ping:
+        return
+    dialect = engine.dialect
+
+    def ping(dbapi_connection, connection_record, connection_proxy):
+        if getattr(_UNPINGED, 'on', False):
+            return
+        if not dialect._do_ping_w_event(dbapi_connection):
+            raise sa.exc.InvalidatePoolError()
+    sa.event.listen(pool, 'checkout', ping)
+    pool._pre_ping = False
+
+
 @functools.lru_cache(maxsize=256)
 def _node_rows_select(columns: tuple[str, ...]) -> sa.Select:
     """SELECT of node ``columns``, the JSON documents as text (an unset one
@@ -593,19 +626,40 @@ _BOUND_NODE_FILTERS = frozenset({
 
 @functools.lru_cache(maxsize=512)
 def _node_rows_page(columns: tuple[str, ...], filters: tuple[str, ...],
-                    limit: int | None, sort_key: str,
-                    sort_dir: str) -> sa.Select:
-    """The first page of :func:`_node_rows_select` of ``columns`` where
-    each of ``filters`` (names of _BOUND_NODE_FILTERS) has the value bound
-    to it (``:f_<name>``). Built and keyed by SQLAlchemy once for each
-    shape: for a single node, most of the time of its read otherwise."""
+                    limit: int | None, sort_key: str, sort_dir: str,
+                    after: str | None = None) -> sa.Select:
+    """A page of :func:`_node_rows_select` of ``columns`` where each of
+    ``filters`` (names of _BOUND_NODE_FILTERS) has the value bound to it
+    (``:f_<name>``). Built and keyed by SQLAlchemy once for each shape:
+    for a single node, most of the time of its read otherwise.
+
+    ``after``: the page follows a marker node, whose id is ``:m_id`` and
+    whose ``sort_key`` is ``:m_value`` (``'value'``) or NULL
+    (``'null'``); None for the first page.
+    """
     node = models.Node
     query = _node_rows_select(columns)
     for name in filters:
         value = sa.bindparam('f_' + name)
         query = query.where(_of_project(value) if name == 'project'
                             else getattr(node, name) == value)
-    return _paginate(query, node, limit, sort_key, sort_dir, None)
+    marker = None
+    if after is not None:
+        # What _paginate reads of a marker, as parameters.
+        marker = types.SimpleNamespace(id=sa.bindparam('m_id'))
+        if sort_key != 'id':
+            setattr(marker, sort_key, None if after == 'null' else
+                    sa.bindparam('m_value',
+                                 type_=node.__table__.c[sort_key].type))
+    return _paginate(query, node, limit, sort_key, sort_dir, marker)
+
+
+@functools.lru_cache(maxsize=3)
+def _node_by(by: str) -> sa.Select:
+    """SELECT of the node whose unique ``by`` (id, uuid or name) is the
+    parameter ``ident_``."""
+    return sa.select(models.Node).where(
+        getattr(models.Node, by) == sa.bindparam('ident_'))
 
 
 # The statements of a node's lock and last write, built once: building one
@@ -693,6 +747,7 @@ class Connection:
             max_retries=CONF.database.max_retries,
             retry_interval=CONF.database.retry_interval)
         self._pool_checked = False
+        self._pool_lock = threading.Lock()
         self._local = threading.local()
         # Rings of this database a ?conductor= page walks: see
         # _ring_page_ids.
@@ -709,38 +764,105 @@ class Connection:
         return self._facade.writer.get_engine()
 
     def _pooled(self) -> None:
-        if not self._pool_checked:
-            engine = self._facade.writer.get_engine()
-            _keep_sqlite_connections(engine)
-            _begin_sqlite_as_we_say(engine)
+        if self._pool_checked:
+            return
+        with self._pool_lock:
+            if self._pool_checked:
+                return
+            writer = self._facade.writer.get_engine()
+            _keep_sqlite_connections(writer)
+            _begin_sqlite_as_we_say(writer)
+            for engine in {writer, self._facade.reader.get_engine()}:
+                _ping_unless_unpinged(engine)
             self._pool_checked = True
 
     def _reader(self):
         self._pooled()
         return self._facade.reader.using(self._local)
 
+    def _read(self, read: Callable[[sa.Connection], _T]) -> _T:
+        """``read(connection)`` of a read of one statement, on a
+        connection of its own with nothing around the statement (see
+        :meth:`_one_select`).
+
+        The connection is not pinged when taken from the pool: a read that
+        finds it lost (the database restarted, a proxy closed it) reads
+        once more instead, on a connection that is. SQLAlchemy has by then
+        dropped every pooled connection as old as the lost one.
+
+        Never part of a transaction of this thread's: it reads what is
+        committed.
+        """
+        try:
+            with self._one_select(ping=False) as connection:
+                return read(connection)
+        except db_exc.DBConnectionError:
+            with self._one_select(ping=True) as connection:
+                return read(connection)
+
+    def _rows(self, statement, parameters: Mapping | None = None) -> list:
+        """Every row of one SELECT, as :meth:`_read` reads it."""
+        return self._read(lambda connection: connection.execute(
+            statement, parameters).all())
+
+    def _object(self, statement, parameters: Mapping):
+        """The first ORM object of one SELECT (None if none), as
+        :meth:`_read` reads it, by an ORM session of its own on that
+        connection."""
+        def read(connection):
+            # The session joins the connection's transaction and leaves
+            # its end to the connection: one ROLLBACK on MySQL, not two.
+            connection.begin()
+            with orm.Session(bind=connection) as session:
+                return session.scalars(statement, parameters).first()
+        return self._read(read)
+
     @contextlib.contextmanager
-    def _one_select(self):
-        """A Core connection for a single SELECT: an ORM session costs as
-        much again as the query, for nothing a plain row needs.
+    def _one_select(self, ping: bool):
+        """A Core connection for a single SELECT, sent alone: an ORM
+        session costs as much again as the query, for nothing a plain row
+        needs, and one statement reads consistently without a transaction
+        around it, on every database.
 
         On SQLite, oslo.db opens every transaction with its own BEGIN (it
-        turns pysqlite's off); one statement needs none, SQLite reads it
-        consistently on its own, so the BEGIN is left out: one round trip
-        in two. The marker oslo.db checks is set only around this one
-        statement, never left on the pooled connection.
+        turns pysqlite's off): left out, by setting the marker oslo.db
+        checks, only around this one statement. On PostgreSQL the driver
+        sends a BEGIN before the statement and SQLAlchemy a ROLLBACK after
+        it (two round trips and two statements for the server): the
+        driver's autocommit, on only around this statement, sends neither.
+        (Turning MySQL's autocommit on and off would cost a round trip
+        each: there the ROLLBACK stays.)
+
+        ``ping``: whether the pool pings the connection first, as oslo.db
+        has it do for every other use (see :func:`_ping_unless_unpinged`).
         """
         self._pooled()
-        with self._facade.reader.get_engine().connect() as connection:
-            skip_begin = (connection.dialect.name == 'sqlite'
-                          and _SQLITE_BEGUN not in connection.info)
-            if skip_begin:
-                connection.info[_SQLITE_BEGUN] = True
-            try:
-                yield connection
-            finally:
+        _UNPINGED.on = not ping
+        try:
+            connection = self._facade.reader.get_engine().connect()
+        finally:
+            _UNPINGED.on = False
+        with connection:
+            dialect = connection.dialect.name
+            if dialect == 'sqlite':
+                skip_begin = _SQLITE_BEGUN not in connection.info
                 if skip_begin:
-                    connection.info.pop(_SQLITE_BEGUN, None)
+                    connection.info[_SQLITE_BEGUN] = True
+                try:
+                    yield connection
+                finally:
+                    if skip_begin:
+                        connection.info.pop(_SQLITE_BEGUN, None)
+            elif dialect == 'postgresql':
+                driver = connection.connection.dbapi_connection
+                driver.autocommit = True
+                try:
+                    yield connection
+                finally:
+                    if not driver.closed:
+                        driver.autocommit = False
+            else:
+                yield connection
 
     @contextlib.contextmanager
     def _writer(self):
@@ -1007,9 +1129,7 @@ class Connection:
         return deleted
 
     def get_conductor(self, hostname: str) -> models.Conductor:
-        with self._reader() as session:
-            row = session.scalars(_CONDUCTOR_BY_HOSTNAME,
-                                  {'hostname': hostname}).first()
+        row = self._object(_CONDUCTOR_BY_HOSTNAME, {'hostname': hostname})
         if row is None:
             raise exception.ConductorNotFound(conductor=hostname)
         return row
@@ -1038,8 +1158,7 @@ class Connection:
             query = _paginate(query, models.Conductor, limit, sort_key,
                               sort_dir, marker)
         if plain:
-            with self._one_select() as connection:
-                return connection.execute(query).all()
+            return self._rows(query)
         with self._reader() as session:
             return list(session.scalars(query))
 
@@ -1112,18 +1231,16 @@ class Connection:
         return row
 
     def get_node_by_id(self, node_id: int) -> models.Node:
-        return self._get_node(models.Node.id == node_id, node_id)
+        return self._get_node('id', node_id)
 
     def get_node_by_uuid(self, uuid: str) -> models.Node:
-        return self._get_node(models.Node.uuid == uuid, uuid)
+        return self._get_node('uuid', uuid)
 
     def get_node_by_name(self, name: str) -> models.Node:
-        return self._get_node(models.Node.name == name, name)
+        return self._get_node('name', name)
 
-    def _get_node(self, criterion, ident) -> models.Node:
-        with self._reader() as session:
-            row = session.scalars(sa.select(models.Node)
-                                  .where(criterion)).first()
+    def _get_node(self, by: str, ident) -> models.Node:
+        row = self._object(_node_by(by), {'ident_': ident})
         if row is None:
             raise exception.NodeNotFound(node=ident)
         return row
@@ -1154,16 +1271,23 @@ class Connection:
         decoding them.
         """
         filters = filters or {}
-        if plain and marker is None and _BOUND_NODE_FILTERS.issuperset(
+        if plain and _BOUND_NODE_FILTERS.issuperset(
                 filters) and not _is_ring_page(filters, limit, sort_key):
             bound = {name: value for name, value in filters.items()
                      if value is not None}
+            params = {'f_' + name: value for name, value in bound.items()}
+            after = None
+            if marker is not None:
+                params['m_id'] = marker.id
+                after = 'value'
+                if sort_key != 'id':
+                    params['m_value'] = getattr(marker, sort_key)
+                    if params['m_value'] is None:
+                        after = 'null'
+                        del params['m_value']
             query = _node_rows_page(tuple(columns), tuple(sorted(bound)),
-                                    limit, sort_key, sort_dir)
-            with self._reader() as session:
-                return session.connection().execute(
-                    query, {'f_' + name: value
-                            for name, value in bound.items()}).all()
+                                    limit, sort_key, sort_dir, after)
+            return self._rows(query, params)
         if plain:
             query = _node_rows_select(tuple(columns))
         else:
@@ -1196,9 +1320,8 @@ class Connection:
         """The node whose ``by`` (``uuid`` or ``name``, both unique) is
         ``value``, as :meth:`get_node_list` with ``plain`` reads it; None
         when there is none."""
-        with self._one_select() as connection:
-            return connection.execute(_node_row_by(by, columns),
-                                      {'ident': value}).first()
+        rows = self._rows(_node_row_by(by, columns), {'ident': value})
+        return rows[0] if rows else None
 
     def count_nodes(self, filters: dict | None = None) -> int:
         if _only_ring_arcs(filters):

@@ -105,6 +105,16 @@ class NodePaginationTests(_Walker):
     def test_by_provision_state_with_nulls_and_ties(self):
         self.check_walks('provision_state')
 
+    def test_plain_rows_walk_alike(self):
+        # Plain pages after a marker are statements built once, with the
+        # marker's values bound (a NULL one is another statement).
+        def plain_page(**kwargs):
+            return self.dbapi.get_node_list(columns=('uuid', 'name'),
+                                            plain=True, **kwargs)
+        for sort_key in ('id', 'name', 'created_at', 'provision_state'):
+            self.check_every_walk(self.nodes, plain_page, self.marker_of,
+                                  'uuid', sort_key)
+
     def test_one_page_without_limit(self):
         self.assertEqual(
             [n['uuid'] for n in expected_order(self.nodes, 'name', 'desc')],
@@ -172,15 +182,17 @@ class NodeFilterPaginationTests(_Walker):
                              not matching, filters)
             self.assertEqual(len(matching),
                              self.dbapi.count_nodes(filters), filters)
-            for sort_key, sort_dir in (('id', 'asc'), ('name', 'desc')):
+            for (sort_key, sort_dir), plain in itertools.product(
+                    (('id', 'asc'), ('name', 'desc')), (False, True)):
                 walked = self.walk(
-                    functools.partial(self.dbapi.get_node_list, filters),
+                    functools.partial(self.dbapi.get_node_list, filters,
+                                      columns=('uuid',), plain=plain),
                     lambda row: self.dbapi.get_node_by_uuid(row.uuid),
                     3, sort_key, sort_dir)
                 self.assertEqual(
                     [n['uuid'] for n in
                      expected_order(matching, sort_key, sort_dir)],
-                    [n.uuid for n in walked], (filters, sort_key))
+                    [n.uuid for n in walked], (filters, sort_key, plain))
 
     def test_none_means_no_filter(self):
         filters = dict.fromkeys(('maintenance', 'associated',

@@ -1,11 +1,14 @@
-"""The reads of one row or one page that skip the ORM session
-(``get_node_row``, ``get_conductor_list(plain=True)``)."""
+"""The reads of one statement, on a connection of their own
+(``get_node_row``, ``get_conductor_list(plain=True)``, plain node pages,
+``get_node_by_*``, ``get_conductor``)."""
 
 import datetime
 import json
+from unittest import mock
 
 import sqlalchemy as sa
 from oslo_utils import timeutils
+from psycopg2 import extensions as pg
 
 from tests.unit.db import base as db_base
 
@@ -63,14 +66,101 @@ class SingleReadTests:
         with engine.connect() as connection:
             self.assertNotIn('in_transaction', connection.info)
 
+    def _reads(self) -> None:
+        """Each read that skips the session, once."""
+        self.assertEqual(self.node.uuid, self.dbapi.get_node_row(
+            'uuid', self.node.uuid, ('uuid',)).uuid)
+        self.assertEqual(['c1'], [row.hostname for row in
+                                  self.dbapi.get_conductor_list(plain=True)])
+        self.assertEqual([self.node.uuid], [row.uuid for row in
+                                            self.dbapi.get_node_list(
+                                                limit=10, columns=('uuid',),
+                                                plain=True)])
+        self.assertEqual({'a': 1}, self.dbapi.get_node_by_uuid(
+            self.node.uuid).driver_info)
+        self.assertEqual(['fake-hardware'],
+                         self.dbapi.get_conductor('c1').drivers)
+
+    def test_each_read_ends_once(self):
+        # One ROLLBACK to the driver per read (on MySQL a round trip;
+        # on PostgreSQL and SQLite, out of a transaction, none).
+        dialect = self.dbapi.engine.dialect
+        with mock.patch.object(dialect, 'do_rollback',
+                               wraps=dialect.do_rollback) as rollback:
+            self._reads()
+        self.assertEqual(5, rollback.call_count)
+
+    def test_reads_are_not_pinged_the_rest_is(self):
+        engine = self.dbapi.engine
+        with mock.patch.object(engine.dialect, 'do_ping',
+                               wraps=engine.dialect.do_ping) as ping:
+            self._reads()
+            self.assertEqual(0, ping.call_count)
+            self.dbapi.update_node(self.node.id, {'extra': {'b': 2}})
+            self.dbapi.get_node_list({'associated': False})
+        # oslo.db pings servers' connections; SQLite files are pooled
+        # without (see _keep_sqlite_connections).
+        pinged = engine.dialect.name != 'sqlite'
+        self.assertEqual(2 if pinged else 0, ping.call_count)
+
 
 class TestSingleReadsSQLite(SingleReadTests, db_base.DBLayerTestCase):
     backend = db_base.SQLITE
 
 
-class TestSingleReadsMySQL(SingleReadTests, db_base.DBLayerTestCase):
+class ServerReadTests(SingleReadTests):
+    """What a database server adds: connections it may drop."""
+
+    def _drop_server_connections(self) -> None:
+        """The server ends every connection of this database but the one
+        asking, as a restart would."""
+        admin = sa.create_engine(self.dbapi.engine.url)
+        self.addCleanup(admin.dispose)
+        with admin.connect() as connection:
+            if admin.dialect.name == 'postgresql':
+                connection.exec_driver_sql(
+                    'SELECT pg_terminate_backend(pid) FROM pg_stat_activity'
+                    ' WHERE datname = current_database()'
+                    ' AND pid <> pg_backend_pid()')
+                return
+            for (session,) in connection.exec_driver_sql(
+                    'SELECT id FROM information_schema.processlist'
+                    ' WHERE db = DATABASE() AND id <> CONNECTION_ID()'):
+                connection.exec_driver_sql('KILL %d' % session)
+
+    def test_reads_and_writes_after_the_server_dropped_connections(self):
+        self._reads()  # connections in the pool
+        self._drop_server_connections()
+        self._reads()  # each read again, on a new connection
+        self._drop_server_connections()
+        self.dbapi.update_node(self.node.id, {'extra': {'b': 2}})
+        self.assertEqual({'b': 2},
+                         self.dbapi.get_node_by_uuid(self.node.uuid).extra)
+
+
+class TestSingleReadsMySQL(ServerReadTests, db_base.DBLayerTestCase):
     backend = db_base.MYSQL
 
 
-class TestSingleReadsPostgreSQL(SingleReadTests, db_base.DBLayerTestCase):
+class TestSingleReadsPostgreSQL(ServerReadTests, db_base.DBLayerTestCase):
     backend = db_base.POSTGRESQL
+
+    def test_reads_outside_a_transaction_writes_inside(self):
+        # PostgreSQL: no BEGIN before a read (nor ROLLBACK after it), and
+        # the connection a read used is a transaction's again for a write.
+        engine = self.dbapi.engine
+        states = []
+        listen = (engine, 'after_cursor_execute')
+
+        def record(conn, cursor, statement, *args):
+            states.append((statement.split()[0].upper(),
+                           cursor.connection.get_transaction_status()))
+        sa.event.listen(*listen, record)
+        self.addCleanup(sa.event.remove, *listen, record)
+        self._reads()
+        self.assertEqual([('SELECT', pg.TRANSACTION_STATUS_IDLE)] * 5, states)
+        del states[:]
+        self.dbapi.update_node(self.node.id, {'extra': {'b': 2}})
+        self.assertTrue(states)
+        self.assertEqual({pg.TRANSACTION_STATUS_INTRANS},
+                         {state for _, state in states})
