@@ -14,6 +14,7 @@ import json
 import sqlalchemy as sa
 
 from ironic_lite.common import hash_ring
+from ironic_lite.db import migration
 from ironic_lite.db.sqlalchemy import api as db_api
 from ironic_lite.db.sqlalchemy import models
 from tests.unit.common import test_hash_ring as ring_tests
@@ -412,6 +413,40 @@ class TestRingPagePlanPostgreSQL(RingPagePlanTests,
         with self.dbapi.engine.connect().execution_options(
                 isolation_level='AUTOCOMMIT') as connection:
             connection.exec_driver_sql('VACUUM ANALYZE nodes')
+
+    def test_counts_read_the_ring_index_only_without_statistics(self):
+        """Freshly loaded, before autovacuum's first ANALYZE (no planner
+        statistics, no visibility map), the counts of a conductor's nodes
+        still read its arcs through the ring index: the planner once
+        read each arc in state order through the state index instead,
+        every node of the table for every arc."""
+        self.dbapi = db_base.connect(
+            self, db_base.empty_database(self, self.backend))
+        migration.upgrade(engine=self.dbapi.engine)
+        self.execute(sa.text(
+            'ALTER TABLE nodes SET (autovacuum_enabled = false)'))
+        ring_tests.register_fleet(self.dbapi, FLEET)
+        self.manager = hash_ring.HashRingManager(self.dbapi)
+        self.nodes = test_ring_filter.fleet_nodes(NODES)
+        test_ring_filter.insert_nodes(self.dbapi, self.nodes)
+        self.assertEqual([(-1.0,)], self.execute(sa.text(
+            "SELECT reltuples FROM pg_class WHERE relname = 'nodes'")))
+        self.assertEqual([], self.execute(sa.text(
+            "SELECT attname FROM pg_stats WHERE tablename = 'nodes'")))
+        for hostname in ('c1', 'r2'):
+            arcs = {'ring_arcs': self.manager.arcs_of(hostname)}
+            expected = collections.Counter(
+                'available' for _ in self.owned(hostname))
+            for call in (self.dbapi.count_nodes,
+                         self.dbapi.count_nodes_by_provision_state):
+                counted, statements = self.captured(
+                    lambda call=call, arcs=arcs: call(arcs))
+                self.assertIn(counted, (dict(expected),
+                                        sum(expected.values())))
+                with self.dbapi.engine.connect() as connection:
+                    for statement, parameters in statements:
+                        self.check_plan(connection, statement, parameters,
+                                        'count')
 
     def check_plan(self, connection, statement, parameters, kind):
         (document,) = connection.exec_driver_sql(
