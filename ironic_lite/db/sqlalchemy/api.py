@@ -261,8 +261,9 @@ _RING_PAGE_MARKER = 'ring_page_marker'
 _WALK_MEMO_SECONDS = 60.0
 _WALK_MEMO_SIZE = 1024
 
-# Arcs read in one page statement at most, each an arm of a UNION ALL
-# (SQLite allows 500 in a compound SELECT); the rings beyond are walked.
+# Arms of a page statement's UNION ALL at most, an arc or a walk each
+# (SQLite allows 500 in a compound SELECT): rings whose arcs would make
+# more are walked.
 _PAGE_ARCS = 400
 
 
@@ -276,7 +277,8 @@ def _ring_page_plan(connection, ring_arcs: RingArcs, others: dict,
     others_key = repr(sorted(others.items()))
     now = time.monotonic()
     plan = []
-    arcs_read = 0
+    # Each walk is an arm of the page's UNION ALL too.
+    arcs_read = len(ring_arcs)
     for ring, arcs in ring_arcs.items():
         arcs = tuple(arcs)
         share = _share(arcs)

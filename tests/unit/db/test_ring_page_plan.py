@@ -11,6 +11,7 @@ The plans are the databases' own answers (EXPLAIN) for the very statements
 import collections
 import json
 
+import fixtures
 import sqlalchemy as sa
 
 from ironic_lite.common import hash_ring
@@ -256,6 +257,23 @@ class RingPagePlanTests:
                 self.assertEqual(order, [u for page in pages for u in page])
                 for page in pages[:-1]:
                     self.assertEqual(PAGE, len(page))
+
+    def test_rings_beyond_the_arms_of_one_statement_are_walked(self):
+        """A page is one statement of at most _PAGE_ARCS arms: a ring
+        whose arcs would make more is walked, and pages stay right."""
+        self.insert_fleet()
+        arcs = self.manager.arcs_of('c1')
+        first, second = sorted(arcs)
+        self.useFixture(fixtures.MockPatchObject(
+            db_api, '_PAGE_ARCS', len(arcs) + len(arcs[first]) + 1))
+        with self.dbapi.engine.connect() as connection:
+            plan = db_api._ring_page_plan(
+                connection, {first: arcs[first], second: arcs[second]}, {},
+                PAGE, {})
+        self.assertEqual({first: False, second: True},
+                         {ring: walk for ring, _, walk in plan})
+        pages = self.walk('c1', 'asc')
+        self.assertEqual(self.owned('c1'), [u for page in pages for u in page])
 
     def test_page_uses_the_index_without_scan_or_sort(self):
         self.insert_fleet(self.PLAN_NODES)
