@@ -112,6 +112,22 @@ class RingPagePlanTests:
         pages = self.walk('c2', 'asc', provision_state='active')
         self.assertEqual([first], pages)
 
+    def test_pages_of_nodes_as_the_conductors_read_them(self):
+        """ORM nodes, with filters a statement kept per shape does not
+        bind (the conductor's periodic tasks): the same pages."""
+        self.insert_fleet()
+        for hostname in ('c1', 'r2'):
+            owned = self.owned(hostname)
+            filters = {'ring_arcs': self.manager.arcs_of(hostname),
+                       'reserved': False, 'maintenance': False}
+            for sort_dir, order in (('asc', owned), ('desc', owned[::-1])):
+                marker = self.dbapi.get_node_by_uuid(order[PAGE - 1])
+                nodes = self.dbapi.get_node_list(
+                    filters, limit=PAGE, marker=marker, sort_dir=sort_dir,
+                    columns=('id', 'uuid', 'driver'))
+                self.assertEqual(order[PAGE:2 * PAGE],
+                                 [node.uuid for node in nodes])
+
     def test_unknown_conductor_has_no_page(self):
         self.insert_fleet()
         self.assertEqual([[]], self.walk('nobody', 'asc'))
