@@ -173,7 +173,7 @@ def _only_ring_arcs(filters: dict | None) -> bool:
 
 
 def _is_ring_page(filters: dict, limit: int | None, sort_key: str) -> bool:
-    """A page of a conductor's nodes in id order: see _ring_page_ids."""
+    """A page of a conductor's nodes in id order: see _ring_page."""
     return (filters.get('ring_arcs') is not None and limit is not None
             and sort_key == 'id')
 
@@ -245,11 +245,12 @@ def _ring_page(session, filters: dict, limit: int, sort_dir: str,
 _ORDERED_PAGE_DIALECTS = frozenset({'sqlite', 'postgresql'})
 
 # Databases that merge the walks of several rings lazily, reading from
-# each only the entries the page takes: SQLite (MERGE (UNION ALL)).
-# PostgreSQL's planner, offered the union, read every ring whole and
-# sorted it (in parallel) rather than a Merge Append; MariaDB reads each
-# arm of a union to its end and sorts the lot. They walk ring by ring,
-# each walk to the page's size.
+# each only the entries the page takes, rows included: SQLite (MERGE
+# (UNION ALL)). PostgreSQL's planner, offered the union of the walks, read
+# every ring whole and sorted it (in parallel); MariaDB reads each arm of
+# a union to its end and sorts the lot. There each walk is cut to the
+# page's size on its own and only the ids are merged (PostgreSQL: Merge
+# Append) or sorted (MariaDB: rings times a page of ids at most).
 _MERGING_DIALECTS = frozenset({'sqlite'})
 
 # The id of the page's marker, bound at execution.
@@ -264,7 +265,7 @@ _WALK_MEMO_SIZE = 1024
 # Arms of a page statement's UNION ALL at most, an arc or a walk each
 # (SQLite allows 500 in a compound SELECT): rings whose arcs would make
 # more are walked.
-_PAGE_ARCS = 400
+_PAGE_ARMS = 400
 
 
 def _ring_page_plan(connection, ring_arcs: RingArcs, others: dict,
@@ -301,7 +302,7 @@ def _ring_page_plan(connection, ring_arcs: RingArcs, others: dict,
                 walk_memo.clear()
             known = walk_memo[memo_key] = (now + _WALK_MEMO_SECONDS,
                                            found > cap)
-        walk = known[1] or arcs_read + len(arcs) > _PAGE_ARCS
+        walk = known[1] or arcs_read + len(arcs) > _PAGE_ARMS
         if not walk:
             arcs_read += len(arcs)
         plan.append((ring, arcs, walk))
@@ -857,8 +858,8 @@ class Connection:
             retry_interval=CONF.database.retry_interval)
         self._pool_checked = False
         self._local = threading.local()
-        # Rings of this database a ?conductor= page walks: see
-        # _ring_page_ids.
+        # How a ?conductor= page reads each ring of this database (through
+        # its arcs, or a walk): see _ring_page_plan.
         self._walk_memo: dict = {}
         # SQLite lets one writer at a time, and a transaction that read
         # before writing fails at once ("database is locked") when another

@@ -275,13 +275,13 @@ class RingPagePlanTests:
                     self.assertEqual(PAGE, len(page))
 
     def test_rings_beyond_the_arms_of_one_statement_are_walked(self):
-        """A page is one statement of at most _PAGE_ARCS arms: a ring
+        """A page is one statement of at most _PAGE_ARMS arms: a ring
         whose arcs would make more is walked, and pages stay right."""
         self.insert_fleet()
         arcs = self.manager.arcs_of('c1')
         first, second = sorted(arcs)
         self.useFixture(fixtures.MockPatchObject(
-            db_api, '_PAGE_ARCS', len(arcs) + len(arcs[first]) + 1))
+            db_api, '_PAGE_ARMS', len(arcs) + len(arcs[first]) + 1))
         with self.dbapi.engine.connect() as connection:
             plan = db_api._ring_page_plan(
                 connection, {first: arcs[first], second: arcs[second]}, {},
