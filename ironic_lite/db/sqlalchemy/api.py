@@ -5,6 +5,7 @@ import dataclasses
 import datetime
 import functools
 import json
+import operator
 import sqlite3
 import threading
 import time
@@ -175,109 +176,253 @@ def _only_ring_arcs(filters: dict | None) -> bool:
 
 
 def _is_ring_page(filters: dict, limit: int | None, sort_key: str) -> bool:
-    """A page of a conductor's nodes in id order: see _ring_page_ids."""
+    """A page of a conductor's nodes in id order: see _ring_page."""
     return (filters.get('ring_arcs') is not None and limit is not None
             and sort_key == 'id')
 
 
-def _ring_page_ids(session, filters: dict, limit: int, sort_dir: str,
-                   marker, walk_memo: dict) -> list[int]:
-    """The ids of one page of a conductor's nodes in id order, at the cost
-    of the page rather than of the conductor's share of the fleet.
+def _ring_page(session, filters: dict, limit: int, sort_dir: str,
+               marker, walk_memo: dict, columns: Iterable[str] | None,
+               plain: bool) -> list:
+    """One page of a conductor's nodes in id order, as
+    :meth:`Connection.get_node_list` gives them, in one statement, at the
+    cost of the page rather than of the conductor's share of the fleet.
 
     For each ring, a conductor owning share ``s`` of it either has few
-    nodes there, read through its arcs (index (conductor_group, driver,
-    ring_position)) and sorted here, or so many that walking the ring in
-    id order (index (conductor_group, driver, id, ring_position), the
-    position checked from the index) fills the page after about
-    ``limit / s`` entries. The arcs are read first, up to that many ids
-    and whatever the marker (the marker is applied here): more, and the
-    ring is walked in order, which ``walk_memo`` remembers for a while so
-    that the next pages go straight to the walk. The walks of several
-    rings are merged in one statement where the database can merge them
-    lazily. Either way no database sorts, and a page reads at most about
-    ``2 * limit / s`` index entries, whatever the size of the fleet. The
-    one part that grows with the fleet is the arcs read of a small share,
-    up to ``limit / s`` entries of the index. (Reading the arcs of every
-    ring in one query and sorting by id read and sorted every node of the
-    conductor for each page: 25 000 of them at 100 000 nodes; reading the
-    arcs after the marker until ``limit / s`` ids were found read nearly
-    all of them on the last pages of a walk.)
+    nodes there, read through its arcs (ranges of the index
+    (conductor_group, driver, ring_position, provision_state, id), the
+    marker checked from the index) and sorted by the database, or so many
+    that walking the ring in id order (index (conductor_group, driver, id,
+    ring_position), the position checked from the index) fills the page
+    after about ``limit / s`` entries. Which one is found out by counting
+    the arcs' entries, up to ``limit / s`` (:func:`_ring_page_plan`), once
+    in a while: the answer only decides the cost of a page, never its
+    rows. Either way a page reads at most about ``limit / s`` index
+    entries per ring, whatever the size of the fleet, and the rows of the
+    page itself by primary key. (The ids first and then the rows by id
+    took a second statement with a thousand bound ids, compiled for each
+    page; reading every column of the arcs' nodes read each row of the
+    conductor's share rather than of the page.)
     """
-    others = {k: v for k, v in filters.items() if k != 'ring_arcs'}
-    others_key = repr(sorted(others.items()))
-    node = models.Node
+    others = {k: v for k, v in filters.items()
+              if k != 'ring_arcs' and v is not None}
     descending = sort_dir == 'desc'
     connection = session.connection()
+    plan = _ring_page_plan(connection, filters['ring_arcs'], others, limit,
+                           walk_memo)
+    if not plan:
+        return []
+    dialect = connection.dialect.name
+    params = {}
+    if marker is not None:
+        params[_RING_PAGE_MARKER] = marker.id
+    if plain:
+        columns = tuple(columns)
+    if plain and _BOUND_NODE_FILTERS.issuperset(others):
+        params.update(_bound_filter_values(others))
+        statement = _ring_page_select(plan, columns, descending,
+                                      marker is not None,
+                                      tuple(sorted(others)), limit, dialect)
+    else:
+        statement = _build_ring_page_select(
+            plan, columns if plain else None, descending, marker is not None,
+            limit, dialect, functools.partial(_node_filters, filters=others))
+    if plain:
+        rows = connection.execute(statement, params).all()
+        row_id = operator.itemgetter(_row_id_index(columns))
+    else:
+        if columns is not None:
+            statement = statement.options(orm.load_only(
+                *(getattr(models.Node, name) for name in columns)))
+        rows = list(session.scalars(statement, params))
+        row_id = operator.attrgetter('id')
+    if dialect not in _ORDERED_PAGE_DIALECTS:
+        rows.sort(key=row_id, reverse=descending)
+    return rows
+
+
+# Where a page's rows, read by primary key in the order of its sorted
+# ids, come in that order when the statement says so, at no cost. MariaDB
+# would sort the joined rows again in a temporary table: they are sorted
+# here instead.
+_ORDERED_PAGE_DIALECTS = frozenset({'sqlite', 'postgresql'})
+
+# Databases that merge the walks of several rings lazily, reading from
+# each only the entries the page takes, rows included: SQLite (MERGE
+# (UNION ALL)). PostgreSQL's planner, offered the union of the walks, read
+# every ring whole and sorted it (in parallel); MariaDB reads each arm of
+# a union to its end and sorts the lot. There each walk is cut to the
+# page's size on its own and only the ids are merged (PostgreSQL: Merge
+# Append) or sorted (MariaDB: rings times a page of ids at most).
+_MERGING_DIALECTS = frozenset({'sqlite'})
+
+# The id of the page's marker, bound at execution.
+_RING_PAGE_MARKER = 'ring_page_marker'
+
+# How long a ring's way of being read (its arcs, or a walk) is kept. Only
+# the cost of a page depends on it (both reads give the same page): a
+# conductor whose share changed is read the old way a little longer.
+_WALK_MEMO_SECONDS = 60.0
+_WALK_MEMO_SIZE = 1024
+
+# Arms of a page statement's UNION ALL at most, an arc or a walk each
+# (SQLite allows 500 in a compound SELECT): rings whose arcs would make
+# more are walked.
+_PAGE_ARMS = 400
+
+
+def _ring_page_plan(connection, ring_arcs: RingArcs, others: dict,
+                    limit: int, walk_memo: dict) -> tuple:
+    """``((ring, arcs, walk), ...)``: the rings of a page with a share,
+    and whether each is walked in id order (True) or read through its
+    arcs. A ring is read through its arcs when they hold at most
+    ``limit / share`` nodes matching ``others``: counted up to that many,
+    and remembered in ``walk_memo`` for a while."""
+    others_key = repr(sorted(others.items()))
     now = time.monotonic()
-    ids: list[int] = []
-    walks = []
-    for ring, arcs in filters['ring_arcs'].items():
+    plan = []
+    # Each walk is an arm of the page's UNION ALL too.
+    arcs_read = len(ring_arcs)
+    for ring, arcs in ring_arcs.items():
         arcs = tuple(arcs)
         share = _share(arcs)
         if not share:
             continue
-        memo_key = (ring, arcs, others_key)
-        if walk_memo.get(memo_key, 0) <= now:
+        memo_key = (ring, arcs, others_key, limit)
+        known = walk_memo.get(memo_key)
+        if known is None or known[0] <= now:
             cap = max(limit, int(limit / share))
-            found = []
+            found = 0
             for arms in _arc_arms(ring, arcs, ()):
                 arms = [_node_filters(arm, others) for arm in arms]
                 query = (sa.union_all(*arms) if len(arms) > 1 else arms[0])
                 found += connection.execute(
-                    query.limit(cap + 1 - len(found))).scalars().all()
-                if len(found) > cap:
+                    sa.select(sa.func.count()).select_from(
+                        query.limit(cap + 1 - found).subquery())).scalar()
+                if found > cap:
                     break
-            if len(found) <= cap:
-                if marker is not None:
-                    found = [i for i in found
-                             if (i < marker.id if descending
-                                 else i > marker.id)]
-                ids += found
-                continue
             if len(walk_memo) >= _WALK_MEMO_SIZE:
                 walk_memo.clear()
-            walk_memo[memo_key] = now + _WALK_MEMO_SECONDS
-        walk = _node_filters(_ring_ordered_select(ring, arcs), others)
-        if marker is not None:
-            walk = walk.where(node.id < marker.id if descending
-                              else node.id > marker.id)
-        walks.append(walk)
+            known = walk_memo[memo_key] = (now + _WALK_MEMO_SECONDS,
+                                           found > cap)
+        walk = known[1] or arcs_read + len(arcs) > _PAGE_ARMS
+        if not walk:
+            arcs_read += len(arcs)
+        plan.append((ring, arcs, walk))
+    return tuple(plan)
+
+
+def _bound_filter_values(filters: dict) -> dict:
+    """The parameters of :func:`_bound_node_filters` for ``filters``."""
+    return {'f_' + name: value for name, value in filters.items()}
+
+
+def _bound_node_filters(query, names: tuple[str, ...]):
+    """``query`` where each of ``names`` (of _BOUND_NODE_FILTERS) has the
+    value bound to ``:f_<name>``."""
+    node = models.Node
+    for name in names:
+        value = sa.bindparam('f_' + name)
+        query = query.where(_of_project(value) if name == 'project'
+                            else getattr(node, name) == value)
+    return query
+
+
+def _row_id_index(columns: tuple[str, ...]) -> int:
+    """Where a ring page's plain rows of ``columns`` hold the node's id:
+    after the columns when they have none."""
+    return columns.index('id') if 'id' in columns else len(columns)
+
+
+@functools.lru_cache(maxsize=256)
+def _ring_page_select(plan: tuple, columns: tuple[str, ...],
+                      descending: bool, with_marker: bool,
+                      filter_names: tuple[str, ...], limit: int,
+                      dialect: str) -> sa.Select:
+    """:func:`_build_ring_page_select` with the filters ``filter_names``
+    bound (``:f_<name>``), built once for each shape: building and keying
+    a statement of 30-odd arcs costs more than running it."""
+    return _build_ring_page_select(
+        plan, columns, descending, with_marker, limit, dialect,
+        functools.partial(_bound_node_filters, names=filter_names))
+
+
+def _build_ring_page_select(plan: tuple, columns: tuple[str, ...] | None,
+                            descending: bool, with_marker: bool, limit: int,
+                            dialect: str, narrow) -> sa.Select:
+    """The statement of a page of the rings of ``plan`` (see
+    :func:`_ring_page`), the marker's id bound to :data:`_RING_PAGE_MARKER`,
+    each read narrowed by ``narrow(select) -> select`` (the other
+    filters). Plain rows of ``columns`` and the id (last if ``columns``
+    have none), or ORM nodes for None.
+
+    The ids of the page come from the arcs' ranges (the ring index, the
+    marker checked there) and the walks (each in id order, to the page's
+    size), sorted and cut to the page; then the page's rows by primary
+    key. On SQLite, rings that are all walked are merged in id order with
+    their rows at once, sorting nothing.
+    """
+    node = models.Node
     order = sa.desc if descending else sa.asc
-    if len(walks) > 1 and connection.dialect.name in _MERGING_DIALECTS:
-        # One statement merging the walks in id order: each ring is read
-        # only as far as the page needs (about its part of the page over
-        # its share), not a whole page over its share.
-        ids += connection.execute(
-            sa.union_all(*walks).order_by(order(sa.literal_column('id')))
-            .limit(limit)).scalars().all()
+    marker = sa.bindparam(_RING_PAGE_MARKER)
+
+    def narrowed(query):
+        query = narrow(query)
+        if with_marker:
+            query = query.where(node.id < marker if descending
+                                else node.id > marker)
+        return query
+
+    if columns is None:
+        shown = [node]
     else:
-        for walk in walks:
-            # The order spelt as the index's: a server then reads the
-            # page in index order rather than sorting the ring's nodes.
-            ids += connection.execute(walk.order_by(
+        shown = list(_node_rows_select(columns).selected_columns)
+        if 'id' not in columns:
+            shown.append(node.id)
+    walks = [narrowed(_ring_ordered_select(ring, arcs))
+             for ring, arcs, walk in plan if walk]
+    if columns is not None and len(walks) == len(plan) and (
+            len(walks) == 1 or dialect in _MERGING_DIALECTS):
+        # Walks only: each ring read in id order with its rows (the table
+        # read only for the entries on the arcs), merged by id.
+        walks = [walk.with_only_columns(*shown) for walk in walks]
+        if len(walks) == 1:
+            return walks[0].order_by(
                 order(node.conductor_group), order(node.driver),
-                order(node.id)).limit(limit)).scalars().all()
-    ids.sort(reverse=descending)
-    return ids[:limit]
-
-
-# Databases that merge the walks of several rings lazily, reading from
-# each only the entries the page takes: SQLite (MERGE (UNION ALL)).
-# PostgreSQL's planner, offered the union, read every ring whole and
-# sorted it (in parallel) rather than a Merge Append; MariaDB reads each
-# arm of a union to its end and sorts the lot. They walk ring by ring.
-_MERGING_DIALECTS = frozenset({'sqlite'})
-
-# The ids of a ?conductor= page, bound at execution: the list given to
-# in_() was coerced element by element on every page (1 000 of them).
-_RING_PAGE_IDS = sa.bindparam('ring_page_ids', expanding=True)
-
-# How long a ring known to need a walk goes straight to it. Only the cost
-# of a page depends on it (both reads give the same page): a conductor
-# whose share shrank is walked a little longer than needed.
-_WALK_MEMO_SECONDS = 60.0
-_WALK_MEMO_SIZE = 1024
+                order(node.id)).limit(limit)
+        return (sa.union_all(*walks)
+                .order_by(order(sa.literal_column('id'))).limit(limit))
+    reads = [narrowed(arm) for ring, arcs, walk in plan if not walk
+             for arms in _arc_arms(ring, arcs, ()) for arm in arms]
+    for walk in walks:
+        # The order spelt as the index's: a server then reads the page in
+        # index order rather than sorting the ring's nodes.
+        walk = walk.order_by(order(node.conductor_group), order(node.driver),
+                             order(node.id)).limit(limit).subquery()
+        reads.append(sa.select(walk.c.id))
+    found = (sa.union_all(*reads) if len(reads) > 1 else reads[0]).subquery(
+        'found')
+    # SQLite would read each arm in id order through the ring page index to
+    # merge them (the whole ring, for an arm of a few nodes); "+ 0" has it
+    # sort the few ids found instead.
+    key = (found.c.id + sa.literal_column('0') if dialect == 'sqlite'
+           else found.c.id)
+    ids = sa.select(found.c.id).order_by(order(key)).limit(limit)
+    if dialect == 'sqlite':
+        # The sorted ids as a list SQLite reads the rows in order by.
+        return (sa.select(*shown).where(node.id.in_(ids))
+                .order_by(order(node.id)))
+    if dialect == 'postgresql':
+        # The ids as one array (an InitPlan): an index scan of the primary
+        # key, in order. As a join, the planner may hash the page's ids
+        # and read the whole table.
+        return (sa.select(*shown)
+                .where(node.id == sa.any_(sa.func.array(
+                    ids.scalar_subquery())))
+                .order_by(order(node.id)))
+    # MariaDB takes no LIMIT in an IN subquery: a join, by primary key.
+    page = ids.subquery('page')
+    return sa.select(*shown).join_from(page, node, node.id == page.c.id)
 
 
 def _share(arcs: tuple) -> float:
@@ -378,33 +523,57 @@ def _ring_ordered_select(ring: tuple[str, str], arcs: tuple) -> sa.Select:
                        'mariadb'))
 
 
-def _arc_count_selects(ring_arcs: RingArcs,
-                       by_state: bool) -> list[sa.Select]:
+def _arc_count_selects(ring_arcs: RingArcs, by_state: bool,
+                       dialect: str = '') -> list[sa.Select]:
     """Statements counting the nodes on ``ring_arcs``, per provision state
     when ``by_state``: their rows summed are the count. One range count
     per arc (see _arc_arms), from the index alone: counting per state
     through the arcs in one WHERE read every node's row."""
     key = tuple(sorted((ring, tuple(arcs))
                        for ring, arcs in ring_arcs.items()))
-    return _arc_count_selects_of(key, by_state)
+    return _arc_count_selects_of(
+        key, by_state, by_state and dialect in _GROUP_ONCE_DIALECTS)
+
+
+# Where the counts per state group the arcs' entries once, over all of
+# them, rather than arc by arc: PostgreSQL. Asked to group each arc's
+# range, its planner, on a table without statistics yet (a fresh load,
+# before autovacuum's first ANALYZE), read each arc in state order through
+# nodes_provision_state_idx, checking every node of the table for each arc
+# (200 ms at 10 000 nodes instead of 2). Without an order to give, that
+# index is no way to read an arc: only the ring index is. SQLite, on the
+# other hand, groups a few dozen entries per arc faster than all of them
+# at once.
+_GROUP_ONCE_DIALECTS = frozenset({'postgresql'})
 
 
 @functools.lru_cache(maxsize=256)
-def _arc_count_selects_of(key: tuple, by_state: bool) -> list[sa.Select]:
+def _arc_count_selects_of(key: tuple, by_state: bool,
+                          group_once: bool) -> list[sa.Select]:
     node = models.Node
     count = sa.func.count().label('nodes')
-    columns = (node.provision_state, count) if by_state else (count,)
+    if group_once:
+        columns = (node.provision_state,)
+    elif by_state:
+        columns = (node.provision_state, count)
+    else:
+        columns = (count,)
     arms = []
     for ring, arcs in key:
         for chunk in _arc_arms(ring, arcs, columns):
-            arms += [arm.group_by(node.provision_state) if by_state else arm
+            arms += [arm.group_by(node.provision_state)
+                     if by_state and not group_once else arm
                      for arm in chunk]
     statements = []
     for start in range(0, len(arms), _ARMS_PER_STATEMENT):
         chunk = arms[start:start + _ARMS_PER_STATEMENT]
         counts = (sa.union_all(*chunk) if len(chunk) > 1
                   else chunk[0]).subquery()
-        if by_state:
+        if group_once:
+            statements.append(
+                sa.select(counts.c.provision_state, sa.func.count())
+                .group_by(counts.c.provision_state))
+        elif by_state:
             statements.append(
                 sa.select(counts.c.provision_state,
                           sa.func.sum(counts.c.nodes))
@@ -638,11 +807,7 @@ def _node_rows_page(columns: tuple[str, ...], filters: tuple[str, ...],
     (``'null'``); None for the first page.
     """
     node = models.Node
-    query = _node_rows_select(columns)
-    for name in filters:
-        value = sa.bindparam('f_' + name)
-        query = query.where(_of_project(value) if name == 'project'
-                            else getattr(node, name) == value)
+    query = _bound_node_filters(_node_rows_select(columns), filters)
     marker = None
     if after is not None:
         # What _paginate reads of a marker, as parameters.
@@ -749,8 +914,8 @@ class Connection:
         self._pool_checked = False
         self._pool_lock = threading.Lock()
         self._local = threading.local()
-        # Rings of this database a ?conductor= page walks: see
-        # _ring_page_ids.
+        # How a ?conductor= page reads each ring of this database (through
+        # its arcs, or a walk): see _ring_page_plan.
         self._walk_memo: dict = {}
         # SQLite lets one writer at a time, and a transaction that read
         # before writing fails at once ("database is locked") when another
@@ -1275,7 +1440,7 @@ class Connection:
                 filters) and not _is_ring_page(filters, limit, sort_key):
             bound = {name: value for name, value in filters.items()
                      if value is not None}
-            params = {'f_' + name: value for name, value in bound.items()}
+            params = _bound_filter_values(bound)
             after = None
             if marker is not None:
                 params['m_id'] = marker.id
@@ -1295,26 +1460,18 @@ class Connection:
             if columns is not None:
                 query = query.options(orm.load_only(
                     *(getattr(models.Node, name) for name in columns)))
-        params = {}
         with self._reader() as session:
             if _is_ring_page(filters, limit, sort_key):
-                ids = _ring_page_ids(session, filters, limit, sort_dir,
-                                     marker, self._walk_memo)
-                if not ids:
-                    return []
-                query = query.where(models.Node.id.in_(_RING_PAGE_IDS))
-                params = {'ring_page_ids': ids}
-                query = _paginate(query, models.Node, None, 'id', sort_dir,
-                                  None)
-            else:
-                query = _node_filters(query, filters)
-                query = _paginate(query, models.Node, limit, sort_key,
-                                  sort_dir, marker)
+                return _ring_page(session, filters, limit, sort_dir, marker,
+                                  self._walk_memo, columns, plain)
+            query = _node_filters(query, filters)
+            query = _paginate(query, models.Node, limit, sort_key,
+                              sort_dir, marker)
             if plain:
                 # Core rows, without the ORM's handling of each (a third
                 # of the time of a thousand rows).
-                return session.connection().execute(query, params).all()
-            return list(session.scalars(query, params))
+                return session.connection().execute(query).all()
+            return list(session.scalars(query))
 
     def get_node_row(self, by: str, value: str, columns: tuple[str, ...]):
         """The node whose ``by`` (``uuid`` or ``name``, both unique) is
@@ -1605,8 +1762,9 @@ class Connection:
         if _only_ring_arcs(filters):
             counts: dict[str | None, int] = {}
             with self._reader() as session:
-                for query in _arc_count_selects(filters['ring_arcs'],
-                                                by_state=True):
+                for query in _arc_count_selects(
+                        filters['ring_arcs'], by_state=True,
+                        dialect=session.connection().dialect.name):
                     for name, count in session.execute(query):
                         counts[name] = counts.get(name, 0) + int(count)
             return counts
