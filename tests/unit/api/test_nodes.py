@@ -529,6 +529,52 @@ class TestWriteCosts(NodeTestCase):
         self.assertEqual(({'a': 1}, None), (row.extra, row.reservation))
 
 
+class TestOlderConductor(NodeTestCase):
+    """A conductor older than RPC 1.4 answers a create with the UUID and
+    an update with nothing: the API reads the node, and answers the same
+    as when the conductor returns it."""
+
+    def answers_with_and_without_the_node(self, method: str, request):
+        answers = [request(0)]
+        send = getattr(rpcapi.ConductorAPI, method)
+        self.useFixture(fixtures.MonkeyPatch(
+            'ironic_lite.conductor.rpcapi.ConductorAPI.' + method,
+            lambda *args, **kwargs: send(*args, **kwargs) and None))
+        answers.append(request(1))
+        return answers
+
+    def test_create(self):
+        def post(n):
+            return self.post_json('/v1/nodes', {
+                'driver': 'fake-hardware', 'name': 'node-%d' % n,
+                'extra': {'a': [1, 2.5]}})
+
+        new, old = self.answers_with_and_without_the_node('create_node',
+                                                          post)
+        self.assertEqual(new.headers['Location'].replace(
+            new.json['uuid'], old.json['uuid']), old.headers['Location'])
+        for body in (new.json, old.json):
+            self.assertEqual(
+                body, self.get('/v1/nodes/' + body['uuid']).json)
+
+    def test_update(self):
+        uuids = [self.create_node(name='node-%d' % n)['uuid']
+                 for n in range(2)]
+
+        def patch(n):
+            return self.patch_json('/v1/nodes/' + uuids[n], [
+                {'op': 'add', 'path': '/extra/a', 'value': {'b': 1}},
+                {'op': 'replace', 'path': '/maintenance', 'value': True}])
+
+        for response in self.answers_with_and_without_the_node(
+                'update_node', patch):
+            body = response.json
+            self.assertEqual((True, {'a': {'b': 1}}),
+                             (body['maintenance'], body['extra']))
+            self.assertEqual(
+                body, self.get('/v1/nodes/' + body['uuid']).json)
+
+
 class TestPatchRaces(NodeTestCase):
     """A PATCH is applied to the node as it is under its lock: a write that
     lands between the API's read and the conductor's is never lost."""
