@@ -186,12 +186,10 @@ def _http(args, workdir: str, config: str, port: int,
                                     args.clients, os.getloadavg()[0]),
                   flush=True)
     finally:
+        # A graceful stop; a server that does not stop is the script's
+        # error to show.
         server.send_signal(signal.SIGINT)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        server.wait(60)
         log.close()
 
 

@@ -486,17 +486,23 @@ class TestNodesSQLite(NodeTests, db_base.DBLayerTestCase):
         self.assertEqual([True], failures)
         self.assertEqual({'a': 1}, self.dbapi.get_node_by_id(node.id).extra)
 
-    def test_a_writer_waits_for_another_process_instead_of_retrying(self):
-        # A writer begins IMMEDIATE: another process's write transaction
-        # makes it wait, where a deferred one that read first would fail
-        # with a busy snapshot and sleep before a new transaction.
-        node = self.create()
+    def another_process_writing(self, node) -> sqlite3.Connection:
+        """A connection of "another process" in a write transaction that
+        renamed ``node`` to 'other', not yet committed."""
         other = sqlite3.connect(self.dbapi.engine.url.database,
                                 isolation_level=None)
         self.addCleanup(other.close)
         other.execute('BEGIN IMMEDIATE')
         other.execute("UPDATE nodes SET name = 'other' WHERE id = ?",
                       (node.id,))
+        return other
+
+    def test_a_writer_waits_for_another_process_instead_of_retrying(self):
+        # A writer begins IMMEDIATE: another process's write transaction
+        # makes it wait, where a deferred one that read first would fail
+        # with a busy snapshot and sleep before a new transaction.
+        node = self.create()
+        other = self.another_process_writing(node)
         statements, waiting = [], threading.Event()
 
         def seen(conn, cursor, statement, *args):
@@ -574,12 +580,7 @@ class TestNodesSQLite(NodeTests, db_base.DBLayerTestCase):
         # A statement that is its own transaction waits for another
         # process's write (busy_timeout), as BEGIN IMMEDIATE did.
         node = self.create()
-        other = sqlite3.connect(self.dbapi.engine.url.database,
-                                isolation_level=None)
-        self.addCleanup(other.close)
-        other.execute('BEGIN IMMEDIATE')
-        other.execute("UPDATE nodes SET name = 'other' WHERE id = ?",
-                      (node.id,))
+        other = self.another_process_writing(node)
         sent = threading.Event()
 
         def statement(*args):
