@@ -296,8 +296,9 @@ def node_to_wire(node) -> dict:
 
 def node_from_wire(values):
     """The node a conductor answered with (:func:`node_to_wire`), read as
-    a row is (``node.extra``); None for an answer that holds none, that of
-    a conductor older than 1.4, whose caller reads the node itself."""
+    a row is (``node.extra``); None for an answer that holds none (a UUID,
+    as create_node answers without ``return_node``), whose caller reads
+    the node itself."""
     if not isinstance(values, dict):
         return None
     values = dict(values)

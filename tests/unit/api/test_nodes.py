@@ -529,10 +529,10 @@ class TestWriteCosts(NodeTestCase):
         self.assertEqual(({'a': 1}, None), (row.extra, row.reservation))
 
 
-class TestOlderConductor(NodeTestCase):
-    """A conductor older than RPC 1.4 answers a create with the UUID and
-    an update with nothing: the API reads the node, and answers the same
-    as when the conductor returns it."""
+class TestAnswerWithoutTheNode(NodeTestCase):
+    """When a conductor's answer holds no node (as before RPC 1.4), the
+    API reads the node, and answers the same as when the conductor returns
+    it."""
 
     def answers_with_and_without_the_node(self, method: str, request):
         answers = [request(0)]

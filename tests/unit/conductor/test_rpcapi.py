@@ -35,7 +35,7 @@ class TestNodeOnTheWire(testtools.TestCase):
         self.assertEqual('2026-12-03T01:02:03.456789', wire['updated_at'])
 
     def test_an_answer_without_a_node(self):
-        # What conductors older than RPC 1.4 answer: the caller reads.
+        # What conductors answered before RPC 1.4: the caller reads.
         self.assertIsNone(rpcapi.node_from_wire(None))
         self.assertIsNone(rpcapi.node_from_wire(
             '1be26c0b-03f2-4d2d-ae87-c02d7f33c123'))

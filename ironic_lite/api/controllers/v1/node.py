@@ -528,7 +528,7 @@ def _patch_node(request, row, patch, reset_interfaces):
                       row.uuid, attempt, _PATCH_ATTEMPTS, e.faultstring)
             host = e.kwargs.get('host')
         else:
-            # None from a conductor older than RPC 1.4.
+            # (None: an answer without the node; read it.)
             return updated or request.dbapi.get_node_whole('uuid', row.uuid)
         # By UUID: another patch may have renamed the node.
         row = request.dbapi.get_node_whole('uuid', row.uuid)
@@ -756,7 +756,7 @@ class NodesController(rest.RestController):
         with _no_host_is_bad_request():
             row = request.rpcapi.create_node(request.context, target,
                                              values)
-        if row is None:  # a conductor older than RPC 1.4
+        if row is None:  # an answer without the node: read it
             row = request.dbapi.get_node_by_uuid(values['uuid'])
         pecan.response.location = link.build_url(request, 'nodes', row.uuid)
         return full(request, row)
