@@ -16,6 +16,7 @@ from ironic_lite.conductor import management
 from ironic_lite.conductor import power
 from ironic_lite.conductor import power_sync
 from ironic_lite.conductor import rebase
+from ironic_lite.conductor import rpcapi
 from ironic_lite.conductor import task_manager
 from ironic_lite.conductor import traits as node_traits
 from ironic_lite.conf import CONF
@@ -35,7 +36,7 @@ _TAKEOVER_BATCH = 100
 class ConductorManager:
     """Handles node work for the nodes the hash ring gives this conductor."""
 
-    target = messaging.Target(version='1.3')
+    target = messaging.Target(version=rpcapi.ConductorAPI.RPC_API_VERSION)
 
     def __init__(self, host: str, conductor_id: int, hardware_types: dict,
                  dbapi, ring_manager: hash_ring.HashRingManager):
@@ -124,7 +125,10 @@ class ConductorManager:
                                         node_values.get('provision_state')))
 
     @messaging.expected_exceptions(*_EXPECTED)
-    def create_node(self, context, values: dict) -> str:
+    def create_node(self, context, values: dict,
+                    return_node: bool = False) -> str | dict:
+        """Create a node; its UUID, or with ``return_node`` the node as
+        stored (:func:`rpcapi.node_to_wire`)."""
         node = types.SimpleNamespace(**values)
         self._check_owner(node)
         hardware_type = self._hardware_type(node.driver)
@@ -136,14 +140,15 @@ class ConductorManager:
         self._check_protection(values)
         row = self.dbapi.create_node(values)
         LOG.info('Created node %s (%s)', row.uuid, row.driver)
-        return row.uuid
+        return rpcapi.node_to_wire(row) if return_node else row.uuid
 
     @messaging.expected_exceptions(*_EXPECTED)
     def update_node(self, context, node_uuid: str, changes: dict,
                     reset_interfaces: bool | None = None,
                     expected: dict | None = None,
-                    mergeable: list | None = None) -> None:
-        """Apply ``changes`` to a node.
+                    mergeable: list | None = None) -> dict:
+        """Apply ``changes`` to a node; the node as stored after
+        (:func:`rpcapi.node_to_wire`).
 
         ``expected`` holds, for the fields ``changes`` were computed from,
         the values the caller read; ``mergeable`` names the JSON documents
@@ -200,6 +205,7 @@ class ConductorManager:
             values['conductor_affinity'] = self.conductor_id
             task.update(values, release=True)
         LOG.info('Updated node %s: %s', node_uuid, sorted(values))
+        return rpcapi.node_to_wire(task.node)
 
     @messaging.expected_exceptions(*_EXPECTED)
     def destroy_node(self, context, node_uuid: str) -> None:

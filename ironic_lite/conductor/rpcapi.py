@@ -3,8 +3,10 @@
 Each call about a node goes to the conductor the hash ring names for it.
 """
 
+import datetime
 import random
 import threading
+import types
 
 import oslo_messaging as messaging
 from oslo_log import log
@@ -13,6 +15,7 @@ from ironic_lite.common import exception
 from ironic_lite.common import hash_ring
 from ironic_lite.common import membership
 from ironic_lite.common import rpc
+from ironic_lite.db.sqlalchemy import models
 
 LOG = log.getLogger(__name__)
 
@@ -30,9 +33,11 @@ class ConductorAPI:
               do_node_deploy, do_node_tear_down, do_provisioning_action
         1.3 - vif_list, vif_attach, vif_detach, add_node_traits,
               remove_node_traits
+        1.4 - update_node answers with the node as stored, and
+              create_node too when asked (``return_node``)
     """
 
-    RPC_API_VERSION = '1.3'
+    RPC_API_VERSION = '1.4'
 
     # Attempts to hand a message to the broker before giving up with 503.
     SEND_RETRIES = 2
@@ -99,19 +104,22 @@ class ConductorAPI:
         self._broker_seen = True
         return result
 
-    def create_node(self, context, node, values: dict) -> str:
-        """Create a node on its conductor; returns its UUID.
+    def create_node(self, context, node, values: dict):
+        """Create a node on its conductor; the node as stored (see
+        :func:`node_from_wire`).
 
         ``node`` carries the uuid, driver and conductor_group the new node
         will have, which choose the conductor.
         """
-        return self._call_owner(context, node, 'create_node', values=values)
+        return node_from_wire(self._call_owner(
+            context, node, 'create_node', values=values, return_node=True))
 
     def update_node(self, context, node, changes: dict,
                     reset_interfaces: bool | None = None,
                     expected: dict | None = None,
-                    mergeable: list | None = None) -> None:
-        """Apply ``changes`` to an existing node.
+                    mergeable: list | None = None):
+        """Apply ``changes`` to an existing node; the node as stored after
+        (see :func:`node_from_wire`).
 
         ``node`` is the node as it will be after the change, so a change of
         driver or group goes to the conductor that will serve it.
@@ -123,9 +131,10 @@ class ConductorAPI:
             nothing was written.
         :raises NodeLocked: the conductor could not lock the node.
         """
-        self._call_owner(context, node, 'update_node', node_uuid=node.uuid,
-                         changes=changes, reset_interfaces=reset_interfaces,
-                         expected=expected, mergeable=mergeable)
+        return node_from_wire(self._call_owner(
+            context, node, 'update_node', node_uuid=node.uuid,
+            changes=changes, reset_interfaces=reset_interfaces,
+            expected=expected, mergeable=mergeable))
 
     def destroy_node(self, context, node) -> None:
         self._call_owner(context, node, 'destroy_node', node_uuid=node.uuid)
@@ -266,6 +275,37 @@ class ConductorAPI:
         """
         self._call_owner(context, node, 'remove_node_traits',
                          node_uuid=node.uuid, traits=traits)
+
+
+# A node crosses RPC as its columns, the times as ISO 8601 text: what a
+# broker carries is JSON.
+_NODE_COLUMNS = tuple(column.name for column in models.Node.__table__.columns)
+_NODE_TIMES = frozenset(
+    column.name for column in models.Node.__table__.columns
+    if column.type.python_type is datetime.datetime)
+
+
+def node_to_wire(node) -> dict:
+    """What a conductor answers with for a node row (columns)."""
+    values = {name: getattr(node, name) for name in _NODE_COLUMNS}
+    for name in _NODE_TIMES:
+        if values[name] is not None:
+            values[name] = values[name].isoformat()
+    return values
+
+
+def node_from_wire(values):
+    """The node a conductor answered with (:func:`node_to_wire`), read as
+    a row is (``node.extra``); None for an answer that holds none (a UUID,
+    as create_node answers without ``return_node``), whose caller reads
+    the node itself."""
+    if not isinstance(values, dict):
+        return None
+    values = dict(values)
+    for name in _NODE_TIMES:
+        if values[name] is not None:
+            values[name] = datetime.datetime.fromisoformat(values[name])
+    return types.SimpleNamespace(**values)
 
 
 _API = None

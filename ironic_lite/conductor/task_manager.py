@@ -145,12 +145,12 @@ class Task:
 
         :param release: this is the block's last write: the lock goes back
             in the same statement (unless work spawned in the block holds
-            it), and ``task.node`` is not read again.
+            it). ``task.node`` is the node as stored after, either way.
         """
         self._check_holding('change')
         if release and self._spawn is None:
-            self._dbapi.update_and_release_node(self.host, self.node.id,
-                                                values)
+            self.node = self._dbapi.update_and_release_node(
+                self.host, self.node.id, values)
             self.released = True
             return
         self.node = self._dbapi.update_node(self.node.id, values)

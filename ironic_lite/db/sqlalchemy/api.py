@@ -830,39 +830,70 @@ def _node_by(by: str) -> sa.Select:
 # The statements of a node's lock and last write, built once: building one
 # (coercing every clause) costs more than running it on SQLite.
 
-@functools.lru_cache(maxsize=2)
-def _node_select(by_id: bool) -> sa.Select:
-    """SELECT of the node whose id (or UUID) is the parameter ``ident_``."""
-    ident = sa.bindparam('ident_')
-    return (sa.select(models.Node)
-            .where((models.Node.id if by_id else models.Node.uuid) == ident)
-            .execution_options(populate_existing=True))
-
-
-@functools.lru_cache(maxsize=4)
-def _reserve_statement(by_id: bool, taking_over: bool) -> sa.Update:
+@functools.lru_cache(maxsize=8)
+def _reserve_statement(by_id: bool, taking_over: bool,
+                       returning: bool) -> sa.Update:
     """UPDATE taking the lock of node ``ident_`` (an id or a UUID) for
-    ``tag_``, from ``holder_`` when ``taking_over``."""
+    ``tag_``, from ``holder_`` when ``taking_over``; ``returning``: the
+    node's every column as it now is."""
     table = models.Node.__table__
     ident = sa.bindparam('ident_')
     which = (table.c.id == ident) if by_id else (table.c.uuid == ident)
     holder = (table.c.reservation == sa.bindparam('holder_') if taking_over
               else table.c.reservation.is_(None))
-    return (table.update().where(which).where(holder)
-            .values(reservation=sa.bindparam('tag_')))
+    statement = (table.update().where(which).where(holder)
+                 .values(reservation=sa.bindparam('tag_')))
+    return statement.returning(*table.c) if returning else statement
 
 
 @functools.lru_cache(maxsize=256)
-def _update_and_release_statement(columns: tuple[str, ...]) -> sa.Update:
+def _update_and_release_statement(columns: tuple[str, ...],
+                                  returning: bool) -> sa.Update:
     """UPDATE of node ``columns`` (parameters ``v_<column>``), and of the
-    lock: NULL where ``tag_`` holds it; the node is ``node_id_``."""
+    lock: NULL where ``tag_`` holds it; the node is ``node_id_``.
+    ``returning``: the node's every column as stored."""
     table = models.Node.__table__
-    return (table.update().where(table.c.id == sa.bindparam('node_id_'))
-            .values({name: sa.bindparam('v_' + name, type_=table.c[name].type)
-                     for name in columns})
-            .values(reservation=sa.case(
-                (table.c.reservation == sa.bindparam('tag_'), sa.null()),
-                else_=table.c.reservation)))
+    statement = (
+        table.update().where(table.c.id == sa.bindparam('node_id_'))
+        .values({name: sa.bindparam('v_' + name, type_=table.c[name].type)
+                 for name in columns})
+        .values(reservation=sa.case(
+            (table.c.reservation == sa.bindparam('tag_'), sa.null()),
+            else_=table.c.reservation)))
+    return statement.returning(*table.c) if returning else statement
+
+
+@functools.lru_cache(maxsize=4)
+def _node_whole_by(by: str) -> sa.Select:
+    """SELECT of every column of the node whose ``by`` (id, uuid or
+    name) is the parameter ``ident_``."""
+    table = models.Node.__table__
+    return sa.select(table).where(table.c[by] == sa.bindparam('ident_'))
+
+
+def _node_by(by_id: bool) -> sa.Select:
+    return _node_whole_by('id' if by_id else 'uuid')
+
+
+_RELEASE = models.Node.__table__.update().where(
+    models.Node.__table__.c.id == sa.bindparam('node_id_')).where(
+    models.Node.__table__.c.reservation == sa.bindparam('tag_')).values(
+    reservation=None)
+_NODE_INSERT = models.Node.__table__.insert()
+_NODE_INSERT_RETURNING = _NODE_INSERT.returning(*models.Node.__table__.c)
+
+
+def _node_of(row) -> models.Node:
+    """A detached node made of a row of every column of ``nodes``, as a
+    session loads one and lets it go (the constructor's attribute events
+    would cost a third of a lock's statement)."""
+    mapper = sa.inspect(models.Node)
+    if not mapper.configured:
+        orm.configure_mappers()
+    node = mapper.class_manager.new_instance()
+    orm.attributes.instance_dict(node).update(row._mapping)
+    orm.make_transient_to_detached(node)
+    return node
 
 
 @functools.lru_cache(maxsize=256)
@@ -1039,6 +1070,30 @@ class Connection:
                     yield session
             finally:
                 _WRITING.on = writing
+
+    @contextlib.contextmanager
+    def _one_write(self):
+        """A Core connection for one writing statement (and, where the
+        database cannot return what it wrote, a SELECT after it), in this
+        process's turn to write.
+
+        On SQLite no BEGIN and no COMMIT: a lone statement is a transaction
+        of its own, committed when it ends, and it takes the write lock as
+        BEGIN IMMEDIATE would (nothing read before). Elsewhere the
+        connection's transaction is committed on leaving.
+        """
+        self._pooled()
+        with self._write_turn, \
+                self._facade.writer.get_engine().connect() as connection:
+            if connection.dialect.name != 'sqlite':
+                with connection.begin():
+                    yield connection
+                return
+            connection.info[_SQLITE_BEGUN] = True
+            try:
+                yield connection
+            finally:
+                connection.info.pop(_SQLITE_BEGUN, None)
 
     def dispose(self) -> None:
         self._facade.dispose_pool()
@@ -1381,19 +1436,22 @@ class Connection:
         if unknown:
             raise TypeError('Not columns of nodes: %s' % sorted(unknown))
         try:
-            with self._writer() as session:
-                # A Core INSERT: the ORM's unit of work costs more than the
-                # statement. Column defaults apply the same.
-                node_id = session.connection().execute(
-                    models.Node.__table__.insert(), values
-                ).inserted_primary_key[0]
-                # Read back what was stored: the columns left out hold their
-                # defaults, and the unset documents read as empty ones.
-                row = session.scalars(_node_select(True),
-                                      {'ident_': node_id}).one()
+            # A Core INSERT: the ORM's unit of work costs more than the
+            # statement. Column defaults apply the same; the row comes back
+            # as stored (the columns left out hold their defaults, unset
+            # documents read as empty ones).
+            with self._one_write() as connection:
+                if connection.dialect.insert_returning:
+                    row = connection.execute(_NODE_INSERT_RETURNING,
+                                             values).one()
+                else:
+                    node_id = connection.execute(
+                        _NODE_INSERT, values).inserted_primary_key[0]
+                    row = connection.execute(_node_by(True),
+                                             {'ident_': node_id}).one()
         except db_exc.DBDuplicateEntry as e:
             raise _translate_node_duplicate(e, values)
-        return row
+        return _node_of(row)
 
     def get_node_by_id(self, node_id: int) -> models.Node:
         return self._get_node('id', node_id)
@@ -1473,6 +1531,21 @@ class Connection:
                 return session.connection().execute(query).all()
             return list(session.scalars(query))
 
+    def get_node_whole(self, by: str, value: str):
+        """The node whose ``by`` (``id``, ``uuid`` or ``name``) is
+        ``value``: a plain row of every column (documents decoded), read
+        as :meth:`get_node_by_id` reads the node, at a third of its cost.
+        Rows cannot be changed: for the API, which only reads them.
+
+        :raises NodeNotFound: no such node.
+        """
+        with self._one_select() as connection:
+            row = connection.execute(_node_whole_by(by),
+                                     {'ident_': value}).first()
+        if row is None:
+            raise exception.NodeNotFound(node=value)
+        return row
+
     def get_node_row(self, by: str, value: str, columns: tuple[str, ...]):
         """The node whose ``by`` (``uuid`` or ``name``, both unique) is
         ``value``, as :meth:`get_node_list` with ``plain`` reads it; None
@@ -1531,10 +1604,11 @@ class Connection:
 
     @_retry_on_deadlock
     def update_and_release_node(self, tag: str, node_id: int,
-                                values: dict) -> None:
+                                values: dict) -> models.Node:
         """Write ``values`` to a node and give back the lock ``tag`` holds
         on it (as :meth:`release_node`), in one statement: the last write
-        of a task costs one transaction, not two.
+        of a task costs one statement, not two transactions. The node as
+        stored after.
 
         :raises NodeNotFound: no such node.
         :raises InvalidParameterValue: ``values`` changes the UUID.
@@ -1545,16 +1619,26 @@ class Connection:
         if 'reservation' in values:
             raise ValueError('The lock is given back, not written')
         params = {'v_' + name: value for name, value in values.items()}
+        params.update(node_id_=node_id, tag_=tag)
         try:
-            with self._writer() as session:
-                count = session.connection().execute(
-                    _update_and_release_statement(tuple(values)),
-                    {**params, 'node_id_': node_id, 'tag_': tag}).rowcount
+            with self._one_write() as connection:
+                returning = connection.dialect.update_returning
+                result = connection.execute(
+                    _update_and_release_statement(tuple(values), returning),
+                    params)
+                if returning:
+                    row = result.first()
+                elif result.rowcount:
+                    row = connection.execute(_node_by(True),
+                                             {'ident_': node_id}).first()
+                else:
+                    row = None
         except db_exc.DBDuplicateEntry as e:
             raise _translate_node_duplicate(
                 e, {**values, 'uuid': self._node_uuid(node_id)})
-        if not count:
+        if row is None:
             raise exception.NodeNotFound(node=node_id)
+        return _node_of(row)
 
     def _node_uuid(self, node_id: int) -> str | None:
         with self._reader() as session:
@@ -1589,36 +1673,40 @@ class Connection:
 
         :param node_ident: the node's id, or its UUID (which saves the
             caller a read to learn the id).
+        :returns: the node, as it is once locked.
         :raises NodeNotFound: no such node.
         :raises NodeLocked: another holder has it.
         """
         by_id = isinstance(node_ident, int)
         params = {'ident_': node_ident, 'tag_': tag,
                   'holder_': taking_from}
-        with self._writer() as session:
-            count = session.connection().execute(
-                _reserve_statement(by_id, taking_from is not None),
-                params).rowcount
-            row = session.scalars(_node_select(by_id), params).first()
-        if row is None:
-            raise exception.NodeNotFound(node=node_ident)
-        if not count:
-            # Released between the two statements: the holder is gone, yet
-            # this attempt failed; the caller may retry.
-            raise exception.NodeLocked(
-                node=row.uuid, host=row.reservation or 'another conductor')
-        return row
+        taking_over = taking_from is not None
+        with self._one_write() as connection:
+            returning = connection.dialect.update_returning
+            result = connection.execute(
+                _reserve_statement(by_id, taking_over, returning), params)
+            row = result.first() if returning else None
+            if row is None:
+                locked = returning or not result.rowcount
+                # Locked by another (who), or missing; or, without
+                # RETURNING, the node as locked.
+                row = connection.execute(_node_by(by_id), params).first()
+                if row is None:
+                    raise exception.NodeNotFound(node=node_ident)
+                if locked:
+                    # Another holder has it, or it was released since
+                    # this attempt: the caller may retry.
+                    raise exception.NodeLocked(
+                        node=row.uuid,
+                        host=row.reservation or 'another conductor')
+        return _node_of(row)
 
     @_retry_on_deadlock
     def release_node(self, tag: str, node_id: int) -> None:
         """Give back a lock taken with :meth:`reserve_node`; a lock held by
         someone else is left alone."""
-        node = models.Node
-        with self._writer() as session:
-            session.execute(sa.update(node).where(node.id == node_id)
-                            .where(node.reservation == tag)
-                            .values(reservation=None)
-                            .execution_options(synchronize_session=False))
+        with self._one_write() as connection:
+            connection.execute(_RELEASE, {'node_id_': node_id, 'tag_': tag})
 
     @_retry_on_deadlock
     def release_reservations_of(self, hostnames: Iterable[str],

@@ -482,7 +482,7 @@ class TestWriteCosts(NodeTestCase):
     a slower write, with nothing else to show it."""
 
     def count_statements(self, request) -> tuple:
-        """(write transactions, statements on nodes) ``request()`` made
+        """(transactions begun, statements on nodes) ``request()`` made
         (the API's reads of the alive conductors come and go with its
         caches)."""
         seen = []
@@ -502,7 +502,7 @@ class TestWriteCosts(NodeTestCase):
             sa.event.remove(engine, 'before_cursor_execute', statement)
         on_nodes = [text.split()[0] for text in seen
                     if ' nodes ' in text + ' ' or ' nodes(' in text]
-        return seen.count('BEGIN IMMEDIATE'), on_nodes
+        return sum(text.startswith('BEGIN') for text in seen), on_nodes
 
     def test_post_and_patch(self):
         node = {}
@@ -511,21 +511,68 @@ class TestWriteCosts(NodeTestCase):
             node.update(self.post_json('/v1/nodes', {
                 'driver': 'fake-hardware', 'name': 'node-1'}).json)
 
-        # The conductor's create, read back; the API's read of the node.
-        self.assertEqual((1, ['INSERT', 'SELECT', 'SELECT']),
-                         self.count_statements(post))
+        # The conductor's create, which returns the row as stored, and the
+        # conductor returns it to the API: no transaction around the lone
+        # statement, no read.
+        self.assertEqual((0, ['INSERT']), self.count_statements(post))
 
         def patch():
             self.patch_json('/v1/nodes/node-1', [
                 {'op': 'add', 'path': '/extra/a', 'value': 1}])
 
-        # The API's read; the lock taken (and the node read) in one write;
-        # the change written with the lock given back; the API's read.
-        self.assertEqual(
-            (2, ['SELECT', 'UPDATE', 'SELECT', 'UPDATE', 'SELECT']),
-            self.count_statements(patch))
+        # The API's read; the lock taken (the node returned) in one
+        # statement; the change written with the lock given back (the node
+        # returned to the API) in another.
+        self.assertEqual((0, ['SELECT', 'UPDATE', 'UPDATE']),
+                         self.count_statements(patch))
         row = self.dbapi.get_node_by_uuid(node['uuid'])
         self.assertEqual(({'a': 1}, None), (row.extra, row.reservation))
+
+
+class TestAnswerWithoutTheNode(NodeTestCase):
+    """When a conductor's answer holds no node (as before RPC 1.4), the
+    API reads the node, and answers the same as when the conductor returns
+    it."""
+
+    def answers_with_and_without_the_node(self, method: str, request):
+        answers = [request(0)]
+        send = getattr(rpcapi.ConductorAPI, method)
+        self.useFixture(fixtures.MonkeyPatch(
+            'ironic_lite.conductor.rpcapi.ConductorAPI.' + method,
+            lambda *args, **kwargs: send(*args, **kwargs) and None))
+        answers.append(request(1))
+        return answers
+
+    def test_create(self):
+        def post(n):
+            return self.post_json('/v1/nodes', {
+                'driver': 'fake-hardware', 'name': 'node-%d' % n,
+                'extra': {'a': [1, 2.5]}})
+
+        new, old = self.answers_with_and_without_the_node('create_node',
+                                                          post)
+        self.assertEqual(new.headers['Location'].replace(
+            new.json['uuid'], old.json['uuid']), old.headers['Location'])
+        for body in (new.json, old.json):
+            self.assertEqual(
+                body, self.get('/v1/nodes/' + body['uuid']).json)
+
+    def test_update(self):
+        uuids = [self.create_node(name='node-%d' % n)['uuid']
+                 for n in range(2)]
+
+        def patch(n):
+            return self.patch_json('/v1/nodes/' + uuids[n], [
+                {'op': 'add', 'path': '/extra/a', 'value': {'b': 1}},
+                {'op': 'replace', 'path': '/maintenance', 'value': True}])
+
+        for response in self.answers_with_and_without_the_node(
+                'update_node', patch):
+            body = response.json
+            self.assertEqual((True, {'a': {'b': 1}}),
+                             (body['maintenance'], body['extra']))
+            self.assertEqual(
+                body, self.get('/v1/nodes/' + body['uuid']).json)
 
 
 class TestPatchRaces(NodeTestCase):

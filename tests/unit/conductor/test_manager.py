@@ -11,7 +11,13 @@ from ironic_lite.common import hash_ring
 from ironic_lite.common import states
 from ironic_lite.conductor import rpcapi
 from ironic_lite.conductor import service
+from ironic_lite.db.sqlalchemy import models
 from tests import base
+
+
+def columns_of(row) -> dict:
+    return {c.name: getattr(row, c.name)
+            for c in models.Node.__table__.columns}
 
 
 def target(**values):
@@ -34,17 +40,22 @@ class ManagerTestCase(base.DBTestCase):
         values.setdefault('provision_state', states.ENROLL)
         node = target(**values)
         values.update(uuid=node.uuid, conductor_group=node.conductor_group)
-        uuid = self.rpcapi.create_node(self.context, node, values)
-        return self.dbapi.get_node_by_uuid(uuid)
+        created = self.rpcapi.create_node(self.context, node, values)
+        row = self.dbapi.get_node_by_uuid(node.uuid)
+        self.assertEqual(columns_of(row), vars(created))
+        return row
 
     def update(self, row, changes, reset_interfaces=None, expected=None,
                mergeable=None):
         view = target(uuid=row.uuid, driver=changes.get('driver', row.driver),
                       conductor_group=row.conductor_group)
-        self.rpcapi.update_node(self.context, view, changes,
-                                reset_interfaces=reset_interfaces,
-                                expected=expected, mergeable=mergeable)
-        return self.dbapi.get_node_by_id(row.id)
+        updated = self.rpcapi.update_node(
+            self.context, view, changes, reset_interfaces=reset_interfaces,
+            expected=expected, mergeable=mergeable)
+        row = self.dbapi.get_node_by_id(row.id)
+        # The conductor answers with the node as stored.
+        self.assertEqual(columns_of(row), vars(updated))
+        return row
 
 
 class TestCreate(ManagerTestCase):
@@ -245,10 +256,10 @@ class TestOwnership(ManagerTestCase):
         fresh = hash_ring.get_manager()
         node = next(n for n in (target() for _ in range(1000))
                     if fresh.conductor_for(n) == 'joiner')
-        uuid = api.create_node(self.context, node, {
+        api.create_node(self.context, node, {
             'uuid': node.uuid, 'driver': 'fake-hardware',
             'conductor_group': '', 'provision_state': states.ENROLL})
-        row = self.dbapi.get_node_by_uuid(uuid)
+        row = self.dbapi.get_node_by_uuid(node.uuid)
         self.assertEqual(joiner.manager.conductor_id, row.conductor_affinity)
         self.assertEqual({'test-conductor', 'joiner'},
                          set(stale.get_ring('fake-hardware', '').hosts))

@@ -267,6 +267,16 @@ class NodeTests:
                          self.dbapi.reserve_node('cond-2', node.id)
                          .reservation)
 
+    def test_reserve_returns_the_node_as_stored(self):
+        node = self.create(name='node-1', extra={'a': [1, 2.5]},
+                           driver_info={'ipmi_password': 'p'})
+        for ident in (node.id, node.uuid):
+            row = self.dbapi.reserve_node('cond-1', ident)
+            self.assertEqual(columns_of(self.dbapi.get_node_by_id(node.id)),
+                             columns_of(row))
+            self.assertTrue(sa.inspect(row).detached)
+            self.dbapi.release_node('cond-1', node.id)
+
     def test_reserve_a_locked_node(self):
         node = self.create()
         self.dbapi.reserve_node('cond-1', node.id)
@@ -314,12 +324,17 @@ class NodeTests:
         db_base.freeze_time(self, later)
         changes = {'name': 'node-2', 'extra': {'b': 2}, 'maintenance': True}
 
-        self.assertIsNone(self.dbapi.update_and_release_node(
-            'cond-1', node.id, changes))
+        returned = self.dbapi.update_and_release_node('cond-1', node.id,
+                                                      changes)
 
+        stored = columns_of(self.dbapi.get_node_by_id(node.id))
         self.assertEqual(
             before | changes | {'updated_at': later, 'reservation': None},
-            columns_of(self.dbapi.get_node_by_id(node.id)))
+            stored)
+        # What it returns is the node as a read finds it: the conductor
+        # answers with it, and the API reads it no more.
+        self.assertEqual(stored, columns_of(returned))
+        self.assertTrue(sa.inspect(returned).detached)
 
     def test_update_and_release_leaves_another_holders_lock(self):
         node = self.create()
@@ -471,17 +486,23 @@ class TestNodesSQLite(NodeTests, db_base.DBLayerTestCase):
         self.assertEqual([True], failures)
         self.assertEqual({'a': 1}, self.dbapi.get_node_by_id(node.id).extra)
 
-    def test_a_writer_waits_for_another_process_instead_of_retrying(self):
-        # A writer begins IMMEDIATE: another process's write transaction
-        # makes it wait, where a deferred one that read first would fail
-        # with a busy snapshot and sleep before a new transaction.
-        node = self.create()
+    def another_process_writing(self, node) -> sqlite3.Connection:
+        """A connection of "another process" in a write transaction that
+        renamed ``node`` to 'other', not yet committed."""
         other = sqlite3.connect(self.dbapi.engine.url.database,
                                 isolation_level=None)
         self.addCleanup(other.close)
         other.execute('BEGIN IMMEDIATE')
         other.execute("UPDATE nodes SET name = 'other' WHERE id = ?",
                       (node.id,))
+        return other
+
+    def test_a_writer_waits_for_another_process_instead_of_retrying(self):
+        # A writer begins IMMEDIATE: another process's write transaction
+        # makes it wait, where a deferred one that read first would fail
+        # with a busy snapshot and sleep before a new transaction.
+        node = self.create()
+        other = self.another_process_writing(node)
         statements, waiting = [], threading.Event()
 
         def seen(conn, cursor, statement, *args):
@@ -507,6 +528,79 @@ class TestNodesSQLite(NodeTests, db_base.DBLayerTestCase):
         self.assertEqual(1, statements.count('BEGIN IMMEDIATE'))
         row = self.dbapi.get_node_by_id(node.id)
         self.assertEqual(('other', {'a': 1}), (row.name, row.extra))
+
+    def statements_of(self, call) -> list[str]:
+        """The statements ``call()`` sends, their first words."""
+        seen = []
+
+        def statement(conn, cursor, text, *args):
+            seen.append(' '.join(text.split()[:2]))
+
+        sa.event.listen(self.dbapi.engine, 'before_cursor_execute',
+                        statement)
+        try:
+            call()
+        finally:
+            sa.event.remove(self.dbapi.engine, 'before_cursor_execute',
+                            statement)
+        return seen
+
+    def test_a_lock_and_a_last_write_are_a_statement_each(self):
+        # No BEGIN, no COMMIT, no read: each returns the node it wrote.
+        node = self.create()
+        other = sqlite3.connect(self.dbapi.engine.url.database,
+                                isolation_level=None, timeout=0)
+        self.addCleanup(other.close)
+
+        self.assertEqual(['UPDATE nodes'], self.statements_of(
+            lambda: self.dbapi.reserve_node('cond-1', node.uuid)))
+        # Committed, and the write lock given back: another connection sees
+        # the lock and can write at once.
+        self.assertEqual(('cond-1',), other.execute(
+            'SELECT reservation FROM nodes WHERE id = ?',
+            (node.id,)).fetchone())
+        other.execute('BEGIN IMMEDIATE')
+        other.execute('ROLLBACK')
+
+        self.assertEqual(['UPDATE nodes'], self.statements_of(
+            lambda: self.dbapi.update_and_release_node(
+                'cond-1', node.id, {'extra': {'a': 1}})))
+        self.assertEqual((None, '{"a": 1}'), other.execute(
+            'SELECT reservation, extra FROM nodes WHERE id = ?',
+            (node.id,)).fetchone())
+        other.execute('BEGIN IMMEDIATE')
+        other.execute('ROLLBACK')
+
+        self.assertEqual(['INSERT INTO'], self.statements_of(
+            lambda: self.create(name='node-2')))
+        self.assertEqual(('node-2',), other.execute(
+            "SELECT name FROM nodes WHERE name = 'node-2'").fetchone())
+
+    def test_a_lone_write_waits_for_another_process(self):
+        # A statement that is its own transaction waits for another
+        # process's write (busy_timeout), as BEGIN IMMEDIATE did.
+        node = self.create()
+        other = self.another_process_writing(node)
+        sent = threading.Event()
+
+        def statement(*args):
+            sent.set()
+        sa.event.listen(self.dbapi.engine, 'before_cursor_execute',
+                        statement)
+        self.addCleanup(sa.event.remove, self.dbapi.engine,
+                        'before_cursor_execute', statement)
+        taken = []
+        thread = threading.Thread(target=lambda: taken.append(
+            self.dbapi.reserve_node('cond-1', node.id)))
+        thread.start()
+        self.addCleanup(thread.join)
+        self.assertTrue(sent.wait(30))
+        self.assertEqual([], taken)
+        other.execute('COMMIT')
+        thread.join(30)
+
+        self.assertEqual([('other', 'cond-1')],
+                         [(row.name, row.reservation) for row in taken])
 
     def test_other_operational_errors_are_not_retried_as_busy(self):
         self.assertFalse(db_sqlalchemy.is_sqlite_busy(sa.exc.OperationalError(

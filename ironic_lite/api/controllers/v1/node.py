@@ -519,7 +519,7 @@ def _patch_node(request, row, patch, reset_interfaces):
                            & set(changes))
         try:
             with _no_host_is_bad_request():
-                request.rpcapi.update_node(
+                updated = request.rpcapi.update_node(
                     request.context, _routing_view(row, changes), changes,
                     reset_interfaces=reset_interfaces, expected=expected,
                     mergeable=mergeable)
@@ -528,9 +528,10 @@ def _patch_node(request, row, patch, reset_interfaces):
                       row.uuid, attempt, _PATCH_ATTEMPTS, e.faultstring)
             host = e.kwargs.get('host')
         else:
-            return request.dbapi.get_node_by_uuid(row.uuid)
+            # (None: an answer without the node; read it.)
+            return updated or request.dbapi.get_node_whole('uuid', row.uuid)
         # By UUID: another patch may have renamed the node.
-        row = request.dbapi.get_node_by_uuid(row.uuid)
+        row = request.dbapi.get_node_whole('uuid', row.uuid)
     raise exception.NodeLocked(node=row.uuid,
                                host=host or 'another conductor')
 
@@ -753,9 +754,10 @@ class NodesController(rest.RestController):
         values = _parse_new_node(request, node)
         target = _routing_view(pytypes.SimpleNamespace(**values))
         with _no_host_is_bad_request():
-            uuid = request.rpcapi.create_node(request.context, target,
-                                              values)
-        row = request.dbapi.get_node_by_uuid(uuid)
+            row = request.rpcapi.create_node(request.context, target,
+                                             values)
+        if row is None:  # an answer without the node: read it
+            row = request.dbapi.get_node_by_uuid(values['uuid'])
         pecan.response.location = link.build_url(request, 'nodes', row.uuid)
         return full(request, row)
 
@@ -766,7 +768,7 @@ class NodesController(rest.RestController):
         if reset_interfaces is not None:
             versions.require(request, Minor.RESET_INTERFACES, explain=False)
         _check_patch(request, patch, reset_interfaces)
-        row = get_node(request, node_ident)
+        row = request.dbapi.get_node_whole(*_lookup(request, node_ident))
         policy.authorize_node_all(request, patch_rules(patch), row,
                                   node_ident)
         names = _patch_values(patch, '/name')
@@ -780,7 +782,7 @@ class NodesController(rest.RestController):
     @expose.expose(None, types.text, status_code=204)
     def delete(self, node_ident):
         request = pecan.request
-        row = get_node(request, node_ident)
+        row = request.dbapi.get_node_whole(*_lookup(request, node_ident))
         policy.authorize_node(request, 'baremetal:node:delete', row,
                               node_ident)
         with _no_host_is_bad_request():

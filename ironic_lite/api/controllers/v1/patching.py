@@ -108,11 +108,14 @@ def apply(request, fields: api_fields.Registry, document: dict,
             raise exception.Invalid('Adding a new attribute (%s) to the root '
                                     'of the resource is not allowed'
                                     % op['path'])
-    # One copy, patched in place one operation at a time: the cost grows
-    # with the patch, and an error names the operation that failed. The
-    # patch is copied too: a later operation must not change a value an
-    # earlier one added, since the patch may be applied again.
-    patched = copy.deepcopy(document)
+    # One copy of the fields the patch touches (the others stay as read),
+    # patched in place one operation at a time: the cost grows with the
+    # patch, and an error names the operation that failed. The patch is
+    # copied too: a later operation must not change a value an earlier one
+    # added, since the patch may be applied again.
+    patched = dict(document)
+    for name in {root(op['path']) for op in patch} & patched.keys():
+        patched[name] = copy.deepcopy(patched[name])
     for op in copy.deepcopy(patch):
         try:
             patched = jsonpatch.JsonPatch([op]).apply(patched, in_place=True)
