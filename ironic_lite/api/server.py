@@ -100,6 +100,33 @@ def error_answer(message: str, code: int, versions_range: bool = True
     return body, headers
 
 
+# An answer's first bytes up to this size are sent with its status line
+# and headers (see _Task): larger, the copy would cost more than a send.
+COALESCE_BYTES = 64 * 1024
+
+
+class _Task(waitress_task.WSGITask):
+    """A request's task whose status line and headers leave in the same
+    send() as the first bytes of the body.
+
+    waitress sends the headers as soon as they are built, then the body: two
+    system calls and two TCP segments for a small answer, each with its
+    lock and buffer handling, and a client woken twice. The channel holds
+    the headers back for the body's first write (:meth:`_Channel.hold`).
+    """
+
+    def write(self, data):
+        coalesce = (not self.wrote_header and isinstance(data, bytes)
+                    and 0 < len(data) <= COALESCE_BYTES)
+        if coalesce:
+            self.channel.hold()
+        try:
+            super().write(data)
+        finally:
+            if coalesce:
+                self.channel.release()
+
+
 class _Channel(waitress_channel.HTTPChannel):
     """A client connection whose requests must arrive in time.
 
@@ -109,13 +136,39 @@ class _Channel(waitress_channel.HTTPChannel):
     requests only waitress's idle timeout applies.
     """
 
+    task_class = _Task
     error_task_class = _ErrorTask
 
     def __init__(self, *args, **kwargs):
         self._phase = _HEADERS
         self._phase_started = time.monotonic()
         self._timed_request = None
+        # Bytes of the running task held back for its next write: None
+        # when nothing is held, b'' while the next write is to be held.
+        self._held = None
         super().__init__(*args, **kwargs)
+
+    def hold(self) -> None:
+        """In the task's thread: keep the next write (the headers) to send
+        with the one after it."""
+        self._held = b''
+
+    def release(self) -> None:
+        """In the task's thread: send whatever is still held."""
+        held, self._held = self._held, None
+        if held:
+            super().write_soon(held)
+
+    def write_soon(self, data):
+        held = self._held
+        if held is None or not data:
+            return super().write_soon(data)
+        if not held:
+            self._held = data
+            return len(data)
+        self._held = None
+        super().write_soon(held + data)
+        return len(data)
 
     def received(self, data):
         result = super().received(data)
