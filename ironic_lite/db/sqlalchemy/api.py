@@ -669,8 +669,10 @@ def _conductor_page(limit: int | None, sort_key: str, sort_dir: str,
                      sort_key, sort_dir, None)
 
 
-_CONDUCTOR_BY_HOSTNAME = sa.select(models.Conductor).where(
-    models.Conductor.hostname == sa.bindparam('hostname'))
+_CONDUCTOR_BY_HOSTNAME = {
+    plain: _conductor_select(plain).where(
+        models.Conductor.hostname == sa.bindparam('hostname'))
+    for plain in (False, True)}
 
 
 # What oslo.db's SQLite "begin" listener marks a connection in a
@@ -1006,10 +1008,18 @@ class Connection:
                     ).rowcount
         return deleted
 
-    def get_conductor(self, hostname: str) -> models.Conductor:
-        with self._reader() as session:
-            row = session.scalars(_CONDUCTOR_BY_HOSTNAME,
-                                  {'hostname': hostname}).first()
+    def get_conductor(self, hostname: str, plain: bool = False):
+        """The conductor ``hostname``; with ``plain``, a read-only row as
+        :meth:`get_conductor_list` gives them (one statement, no ORM)."""
+        params = {'hostname': hostname}
+        if plain:
+            with self._one_select() as connection:
+                row = connection.execute(_CONDUCTOR_BY_HOSTNAME[True],
+                                         params).first()
+        else:
+            with self._reader() as session:
+                row = session.scalars(_CONDUCTOR_BY_HOSTNAME[False],
+                                      params).first()
         if row is None:
             raise exception.ConductorNotFound(conductor=hostname)
         return row
