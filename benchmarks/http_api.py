@@ -178,26 +178,34 @@ def _summary(times: list[float], wall: float) -> str:
                                          p90 * 1000, len(times) / wall)
 
 
-def measure(port: int, paths, seconds: float, clients: int) -> str:
-    """Requests for ``seconds`` from ``clients`` connections, each in a
-    process of its own (client threads in one process would share a GIL
-    and measure it); ``paths()`` gives the next path."""
+def run_clients(port: int, request, seconds: float, clients: int,
+                client_class=None) -> tuple[list[float], float]:
+    """``request(client, index)`` -> seconds, repeated for ``seconds`` (at
+    least once) by each of ``clients`` keep-alive connections, each in a
+    process of its own: client threads in one process would share a GIL
+    and measure it. The indexes of the clients are disjoint (client ``c``
+    of ``n`` uses ``c``, ``c + n``, ...); a first request of each, not
+    measured, warms its connection up. The times, and the wall-clock
+    seconds of the whole."""
+    client_class = client_class or Client
     stop = time.monotonic() + seconds
     context = multiprocessing.get_context('fork')
     results = context.Queue()
 
-    def run():
-        random.seed()  # each client its own nodes
-        client = Client(port)
-        client.get(paths())  # warm up the connection
+    def run(number):
+        random.seed()  # each client its own random choices
+        client = client_class(port)
+        indexes = itertools.count(number, clients)
+        request(client, next(indexes))
         mine = []
-        while time.monotonic() < stop:
-            mine.append(client.get(paths()))
+        while not mine or time.monotonic() < stop:
+            mine.append(request(client, next(indexes)))
         client.close()
         results.put(mine)
 
     start = time.monotonic()
-    processes = [context.Process(target=run) for _ in range(clients)]
+    processes = [context.Process(target=run, args=(number,))
+                 for number in range(clients)]
     for process in processes:
         process.start()
     times: list[float] = []
@@ -208,6 +216,13 @@ def measure(port: int, paths, seconds: float, clients: int) -> str:
         process.join()
         if process.exitcode:
             raise RuntimeError('a client failed: %s' % process.exitcode)
+    return times, wall
+
+
+def measure(port: int, paths, seconds: float, clients: int) -> str:
+    """:func:`run_clients` of GETs of ``paths()`` (the next path)."""
+    times, wall = run_clients(port, lambda client, index: client.get(
+        paths()), seconds, clients)
     return _summary(times, wall)
 
 
