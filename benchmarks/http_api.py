@@ -5,7 +5,9 @@ Seeds a new database (``--nodes`` nodes in 2 conductor groups x 2 hardware
 types; the all-in-one's conductor plus three registered ones, two per
 group), starts ``ironic-lite`` on it and measures each request with
 keep-alive clients: one client in sequence, then ``--clients`` at once
-(median, p90 and requests per second).
+(median, p90 and requests per second), and the CPU time the service's
+processes used per request (from /proc: the figure to compare on a machine
+shared with other work).
 
     python benchmarks/http_api.py [--nodes 10000] [--clients 4]
         [--seconds 3] [--profile FILE] [--only WORD,...]
@@ -219,11 +221,42 @@ def run_clients(port: int, request, seconds: float, clients: int,
     return times, wall
 
 
-def measure(port: int, paths, seconds: float, clients: int) -> str:
-    """:func:`run_clients` of GETs of ``paths()`` (the next path)."""
+def measure(port: int, paths, seconds: float, clients: int,
+            service_pids: list[int] = ()) -> str:
+    """:func:`run_clients` of GETs of ``paths()`` (the next path); with
+    ``service_pids``, the CPU time of those processes and their children
+    per request too (the figure that holds on a busy machine)."""
+    used = service_cpu(service_pids)
     times, wall = run_clients(port, lambda client, index: client.get(
         paths()), seconds, clients)
-    return _summary(times, wall)
+    summary = _summary(times, wall)
+    if service_pids:
+        summary += ' | %.3f ms' % ((service_cpu(service_pids) - used)
+                                   / len(times) * 1000)
+    return summary
+
+
+def service_cpu(pids) -> float:
+    """Seconds of CPU (user and system) used so far by ``pids`` and their
+    child processes (API workers), from /proc; a process that is gone
+    counts nothing."""
+    tick = os.sysconf('SC_CLK_TCK')
+    total = 0
+    for pid in pids:
+        family = [pid]
+        try:
+            with open('/proc/%d/task/%d/children' % (pid, pid)) as f:
+                family += [int(child) for child in f.read().split()]
+        except OSError:
+            pass
+        for member in family:
+            try:
+                with open('/proc/%d/stat' % member) as f:
+                    fields = f.read().rsplit(')', 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def _local_ring():
@@ -417,15 +450,18 @@ def main() -> int:
               'api_workers %s\n' % (args.service, args.nodes,
                                      len(CONDUCTORS), args.seconds,
                                      args.workers or 'default'))
-        print('| request | 1 client: median | p90 | r/s '
-              '| %d clients: median | p90 | r/s |' % args.clients)
-        print('| --- | --- | --- | --- | --- | --- | --- |')
+        print('| request | 1 client: median | p90 | r/s | server CPU '
+              '/ request | %d clients: median | p90 | r/s | server CPU / '
+              'request |' % args.clients)
+        print('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+        pids = [process.pid for process in processes]
         for label, paths in cases:
             if args.only and not any(
                     part in label for part in args.only.split(',')):
                 continue
-            sequential = measure(port, paths, args.seconds, 1)
-            concurrent = measure(port, paths, args.seconds, args.clients)
+            sequential = measure(port, paths, args.seconds, 1, pids)
+            concurrent = measure(port, paths, args.seconds, args.clients,
+                                 pids)
             print('| %s | %s | %s |' % (label, sequential, concurrent),
                   flush=True)
     finally:
