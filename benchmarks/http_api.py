@@ -20,8 +20,10 @@ instead of the all-in-one.
 ``--profile FILE`` runs every request the server's application answers
 under cProfile (waitress's event loop is not included) and writes the
 statistics to FILE when the server stops; use it with ``--clients 1``.
-With a FILE ending in ``.yappi`` the whole server process is profiled with
-yappi instead, every thread (the conductor's too), in CPU time, from the
+It profiles the first process only: the all-in-one then serves from one
+process unless ``--workers`` says otherwise. With a FILE ending in
+``.yappi`` the whole server process is profiled with yappi instead,
+every thread (the conductor's too), in CPU time, from the
 moment the conductor has taken its nodes over to the stop. Read either
 with ``python -m pstats FILE``.
 """
@@ -403,6 +405,8 @@ def main() -> int:
     parser.add_argument('--only', help='run only cases whose label '
                         'contains one of these comma-separated words')
     args = parser.parse_args()
+    if args.profile and args.workers is None and args.service != 'api':
+        args.workers = 1  # what is profiled: the first process
 
     workdir = tempfile.mkdtemp(prefix='ironic-lite-bench-')
     port = _free_port()

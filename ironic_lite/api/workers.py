@@ -34,6 +34,10 @@ LOG = log.getLogger(__name__)
 # Ironic's default: as many workers as cores, but no more than this; each
 # worker holds its own connections and caches.
 MAX_DEFAULT_WORKERS = 4
+# The all-in-one's: its conductor shares the first process's core, and on
+# two cores a third and fourth API process answered fewer small requests
+# than two (benchmarks/RESULTS.md).
+MAX_ALL_IN_ONE_WORKERS = 2
 # A dead worker is replaced this long after the last death, so that a
 # worker that cannot start does not spin.
 RESPAWN_DELAY = 1.0
@@ -129,12 +133,12 @@ class AcceptTurns:
         return True
 
 
-def worker_count() -> int:
-    """``[api]api_workers``, or the number of cores (at most
-    :data:`MAX_DEFAULT_WORKERS`) when unset."""
+def worker_count(most: int = MAX_DEFAULT_WORKERS) -> int:
+    """``[api]api_workers``, or the number of cores (at most ``most``)
+    when unset."""
     if CONF.api.api_workers:
         return CONF.api.api_workers
-    return max(1, min(len(os.sched_getaffinity(0)), MAX_DEFAULT_WORKERS))
+    return max(1, min(len(os.sched_getaffinity(0)), most))
 
 
 def stop_with_parent(parent: int) -> None:

@@ -4,8 +4,9 @@ With no configuration at all it keeps a SQLite database in
 ``[DEFAULT]state_path``, passes RPC inside the process (``fake://``), needs no
 authentication and serves http://127.0.0.1:6385.
 
-With ``[api]api_workers`` above 1, the first process (API and conductor)
-starts that many minus one more API processes on the same port, new
+With ``[api]api_workers`` above 1 (by default, the cores of the machine
+up to 2), the first process (API and conductor) starts that many minus
+one more API processes on the same port, new
 programs rather than forks of a process that already runs threads. They
 answer reads themselves and pass the rest to the first process over a
 private Unix socket (``api/forwarding.py``); the first process restarts
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         LOG.error('The conductor cannot start: %s', e)
         conductor.stop()
         return 1
-    count = CONF.api.api_workers or 1
+    count = workers.worker_count(most=workers.MAX_ALL_IN_ONE_WORKERS)
     application = app.setup_app()
     servers = []
     turns = None

@@ -27,6 +27,16 @@ class TestWorkerCount(base.TestCase):
                             return_value=set(range(cores))):
                 self.assertEqual(expected, workers.worker_count())
 
+    def test_the_all_in_one_at_most_two(self):
+        for cores, expected in ((1, 1), (2, 2), (4, 2)):
+            with mock.patch('os.sched_getaffinity',
+                            return_value=set(range(cores))):
+                self.assertEqual(expected, workers.worker_count(
+                    most=workers.MAX_ALL_IN_ONE_WORKERS))
+        self.config(api_workers=3, group='api')
+        self.assertEqual(3, workers.worker_count(
+            most=workers.MAX_ALL_IN_ONE_WORKERS))
+
 
 class TestAcceptTurns(base.TestCase):
     """Which of the processes sharing the port accepts the next
