@@ -238,6 +238,15 @@ def measure(port: int, paths, seconds: float, clients: int,
     return summary
 
 
+def with_children(pid: int) -> list[int]:
+    """``pid`` and its child processes (API workers), from /proc."""
+    try:
+        with open('/proc/%d/task/%d/children' % (pid, pid)) as f:
+            return [pid] + [int(child) for child in f.read().split()]
+    except OSError:
+        return [pid]
+
+
 def service_cpu(pids) -> float:
     """Seconds of CPU (user and system) used so far by ``pids`` and their
     child processes (API workers), from /proc; a process that is gone
@@ -245,13 +254,7 @@ def service_cpu(pids) -> float:
     tick = os.sysconf('SC_CLK_TCK')
     total = 0
     for pid in pids:
-        family = [pid]
-        try:
-            with open('/proc/%d/task/%d/children' % (pid, pid)) as f:
-                family += [int(child) for child in f.read().split()]
-        except OSError:
-            pass
-        for member in family:
+        for member in with_children(pid):
             try:
                 with open('/proc/%d/stat' % member) as f:
                     fields = f.read().rsplit(')', 1)[1].split()

@@ -205,14 +205,8 @@ def walk(client, host: str, pages: list | None = None) -> float:
 def rss_kib(pid: int, largest: bool = False) -> int:
     """VmRSS of a process and its children (API worker processes), summed;
     with ``largest``, that of the largest of them."""
-    pids = [pid]
-    try:
-        with open('/proc/%d/task/%d/children' % (pid, pid)) as f:
-            pids += [int(p) for p in f.read().split()]
-    except OSError:
-        pass
     sizes = []
-    for one in pids:
+    for one in http_api.with_children(pid):
         try:
             with open('/proc/%d/status' % one) as f:
                 for line in f:
