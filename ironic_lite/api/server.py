@@ -30,6 +30,7 @@ from ironic_lite.api import app
 from ironic_lite.api import hooks
 from ironic_lite.api import request_body
 from ironic_lite.api import versions
+from ironic_lite.api import workers
 from ironic_lite.common import context
 from ironic_lite.conf import CONF
 
@@ -280,7 +281,8 @@ class APIServer:
     """The API on ``[api]host_ip``:``[api]port`` (0 picks a free port)."""
 
     def __init__(self, application: Callable | None = None,
-                 sock: socket.socket | None = None, turns=None):
+                 sock: socket.socket | None = None,
+                 turns: workers.AcceptTurns | None = None):
         """``sock``: a socket already listening (shared by several
         worker processes); by default it binds its own. ``turns``: the
         ``workers.AcceptTurns`` of the processes sharing ``sock``, this

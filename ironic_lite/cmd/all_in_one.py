@@ -17,6 +17,7 @@ import os
 import signal
 import socket
 import sys
+import typing
 from collections.abc import Callable
 
 from oslo_log import log
@@ -24,6 +25,9 @@ from oslo_log import log
 from ironic_lite.cmd import common
 from ironic_lite.common import startup
 from ironic_lite.conf import CONF
+
+if typing.TYPE_CHECKING:
+    from ironic_lite.api import workers
 
 LOG = log.getLogger(__name__)
 
@@ -129,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _serve_as_worker(argv: list[str], sock: socket.socket,
                      ready: Callable[[], None], parent: int,
-                     turns) -> int:
+                     turns: 'workers.AcceptTurns | None') -> int:
     """An API worker of the all-in-one other than the first process: it
     answers what needs no conductor and passes the rest to the first
     process (see ``api/forwarding.py``). Stopped by SIGTERM only."""

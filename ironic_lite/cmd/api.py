@@ -8,6 +8,7 @@ cores) this process listens and forks the worker processes that serve (see
 import signal
 import socket
 import sys
+import typing
 from collections.abc import Callable
 
 from oslo_log import log
@@ -15,6 +16,9 @@ from oslo_log import log
 from ironic_lite.cmd import common
 from ironic_lite.common import startup
 from ironic_lite.conf import CONF
+
+if typing.TYPE_CHECKING:
+    from ironic_lite.api import workers
 
 LOG = log.getLogger(__name__)
 
@@ -43,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _serve_alone(signals: common.StopSignals, sock=None,
                  ready: Callable[[], None] | None = None,
-                 turns=None) -> int:
+                 turns: 'workers.AcceptTurns | None' = None) -> int:
     """Serve from this process until a stop signal; on ``sock`` if given
     (a worker's, taking its ``turns``)."""
     startup.start_messaging(require_url=True)
@@ -70,7 +74,7 @@ def _serve_alone(signals: common.StopSignals, sock=None,
 
 
 def _worker(sock: socket.socket, ready: Callable[[], None],
-            turns) -> None:
+            turns: 'workers.AcceptTurns | None') -> None:
     """A forked worker: stopped by SIGTERM only (see ``api/workers.py``)."""
     _serve_alone(common.StopSignals((signal.SIGTERM,)), sock, ready, turns)
 
