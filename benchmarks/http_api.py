@@ -5,7 +5,9 @@ Seeds a new database (``--nodes`` nodes in 2 conductor groups x 2 hardware
 types; the all-in-one's conductor plus three registered ones, two per
 group), starts ``ironic-lite`` on it and measures each request with
 keep-alive clients: one client in sequence, then ``--clients`` at once
-(median, p90 and requests per second).
+(median, p90 and requests per second), and the CPU time the service's
+processes used per request (from /proc: the figure to compare on a machine
+shared with other work).
 
     python benchmarks/http_api.py [--nodes 10000] [--clients 4]
         [--seconds 3] [--profile FILE] [--only WORD,...]
@@ -18,8 +20,10 @@ instead of the all-in-one.
 ``--profile FILE`` runs every request the server's application answers
 under cProfile (waitress's event loop is not included) and writes the
 statistics to FILE when the server stops; use it with ``--clients 1``.
-With a FILE ending in ``.yappi`` the whole server process is profiled with
-yappi instead, every thread (the conductor's too), in CPU time, from the
+It profiles the first process only: the all-in-one then serves from one
+process unless ``--workers`` says otherwise. With a FILE ending in
+``.yappi`` the whole server process is profiled with yappi instead,
+every thread (the conductor's too), in CPU time, from the
 moment the conductor has taken its nodes over to the stop. Read either
 with ``python -m pstats FILE``.
 """
@@ -178,26 +182,34 @@ def _summary(times: list[float], wall: float) -> str:
                                          p90 * 1000, len(times) / wall)
 
 
-def measure(port: int, paths, seconds: float, clients: int) -> str:
-    """Requests for ``seconds`` from ``clients`` connections, each in a
-    process of its own (client threads in one process would share a GIL
-    and measure it); ``paths()`` gives the next path."""
+def run_clients(port: int, request, seconds: float, clients: int,
+                client_class=None) -> tuple[list[float], float]:
+    """``request(client, index)`` -> seconds, repeated for ``seconds`` (at
+    least once) by each of ``clients`` keep-alive connections, each in a
+    process of its own: client threads in one process would share a GIL
+    and measure it. The indexes of the clients are disjoint (client ``c``
+    of ``n`` uses ``c``, ``c + n``, ...); a first request of each, not
+    measured, warms its connection up. The times, and the wall-clock
+    seconds of the whole."""
+    client_class = client_class or Client
     stop = time.monotonic() + seconds
     context = multiprocessing.get_context('fork')
     results = context.Queue()
 
-    def run():
-        random.seed()  # each client its own nodes
-        client = Client(port)
-        client.get(paths())  # warm up the connection
+    def run(number):
+        random.seed()  # each client its own random choices
+        client = client_class(port)
+        indexes = itertools.count(number, clients)
+        request(client, next(indexes))
         mine = []
-        while time.monotonic() < stop:
-            mine.append(client.get(paths()))
+        while not mine or time.monotonic() < stop:
+            mine.append(request(client, next(indexes)))
         client.close()
         results.put(mine)
 
     start = time.monotonic()
-    processes = [context.Process(target=run) for _ in range(clients)]
+    processes = [context.Process(target=run, args=(number,))
+                 for number in range(clients)]
     for process in processes:
         process.start()
     times: list[float] = []
@@ -208,7 +220,48 @@ def measure(port: int, paths, seconds: float, clients: int) -> str:
         process.join()
         if process.exitcode:
             raise RuntimeError('a client failed: %s' % process.exitcode)
-    return _summary(times, wall)
+    return times, wall
+
+
+def measure(port: int, paths, seconds: float, clients: int,
+            service_pids: list[int] = ()) -> str:
+    """:func:`run_clients` of GETs of ``paths()`` (the next path); with
+    ``service_pids``, the CPU time of those processes and their children
+    per request too (the figure that holds on a busy machine)."""
+    used = service_cpu(service_pids)
+    times, wall = run_clients(port, lambda client, index: client.get(
+        paths()), seconds, clients)
+    summary = _summary(times, wall)
+    if service_pids:
+        summary += ' | %.3f ms' % ((service_cpu(service_pids) - used)
+                                   / len(times) * 1000)
+    return summary
+
+
+def with_children(pid: int) -> list[int]:
+    """``pid`` and its child processes (API workers), from /proc."""
+    try:
+        with open('/proc/%d/task/%d/children' % (pid, pid)) as f:
+            return [pid] + [int(child) for child in f.read().split()]
+    except OSError:
+        return [pid]
+
+
+def service_cpu(pids) -> float:
+    """Seconds of CPU (user and system) used so far by ``pids`` and their
+    child processes (API workers), from /proc; a process that is gone
+    counts nothing."""
+    tick = os.sysconf('SC_CLK_TCK')
+    total = 0
+    for pid in pids:
+        for member in with_children(pid):
+            try:
+                with open('/proc/%d/stat' % member) as f:
+                    fields = f.read().rsplit(')', 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def _local_ring():
@@ -355,6 +408,8 @@ def main() -> int:
     parser.add_argument('--only', help='run only cases whose label '
                         'contains one of these comma-separated words')
     args = parser.parse_args()
+    if args.profile and args.workers is None and args.service != 'api':
+        args.workers = 1  # what is profiled: the first process
 
     workdir = tempfile.mkdtemp(prefix='ironic-lite-bench-')
     port = _free_port()
@@ -402,15 +457,18 @@ def main() -> int:
               'api_workers %s\n' % (args.service, args.nodes,
                                      len(CONDUCTORS), args.seconds,
                                      args.workers or 'default'))
-        print('| request | 1 client: median | p90 | r/s '
-              '| %d clients: median | p90 | r/s |' % args.clients)
-        print('| --- | --- | --- | --- | --- | --- | --- |')
+        print('| request | 1 client: median | p90 | r/s | server CPU '
+              '/ request | %d clients: median | p90 | r/s | server CPU / '
+              'request |' % args.clients)
+        print('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+        pids = [process.pid for process in processes]
         for label, paths in cases:
             if args.only and not any(
                     part in label for part in args.only.split(',')):
                 continue
-            sequential = measure(port, paths, args.seconds, 1)
-            concurrent = measure(port, paths, args.seconds, args.clients)
+            sequential = measure(port, paths, args.seconds, 1, pids)
+            concurrent = measure(port, paths, args.seconds, args.clients,
+                                 pids)
             print('| %s | %s | %s |' % (label, sequential, concurrent),
                   flush=True)
     finally:

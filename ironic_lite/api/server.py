@@ -30,6 +30,7 @@ from ironic_lite.api import app
 from ironic_lite.api import hooks
 from ironic_lite.api import request_body
 from ironic_lite.api import versions
+from ironic_lite.api import workers
 from ironic_lite.common import context
 from ironic_lite.conf import CONF
 
@@ -100,6 +101,33 @@ def error_answer(message: str, code: int, versions_range: bool = True
     return body, headers
 
 
+# An answer's first bytes up to this size are sent with its status line
+# and headers (see _Task): larger, the copy would cost more than a send.
+COALESCE_BYTES = 64 * 1024
+
+
+class _Task(waitress_task.WSGITask):
+    """A request's task whose status line and headers leave in the same
+    send() as the first bytes of the body.
+
+    waitress sends the headers as soon as they are built, then the body: two
+    system calls and two TCP segments for a small answer, each with its
+    lock and buffer handling, and a client woken twice. The channel holds
+    the headers back for the body's first write (:meth:`_Channel.hold`).
+    """
+
+    def write(self, data):
+        coalesce = (not self.wrote_header and isinstance(data, bytes)
+                    and 0 < len(data) <= COALESCE_BYTES)
+        if coalesce:
+            self.channel.hold()
+        try:
+            super().write(data)
+        finally:
+            if coalesce:
+                self.channel.release()
+
+
 class _Channel(waitress_channel.HTTPChannel):
     """A client connection whose requests must arrive in time.
 
@@ -109,13 +137,39 @@ class _Channel(waitress_channel.HTTPChannel):
     requests only waitress's idle timeout applies.
     """
 
+    task_class = _Task
     error_task_class = _ErrorTask
 
     def __init__(self, *args, **kwargs):
         self._phase = _HEADERS
         self._phase_started = time.monotonic()
         self._timed_request = None
+        # Bytes of the running task held back for its next write: None
+        # when nothing is held, b'' while the next write is to be held.
+        self._held = None
         super().__init__(*args, **kwargs)
+
+    def hold(self) -> None:
+        """In the task's thread: keep the next write (the headers) to send
+        with the one after it."""
+        self._held = b''
+
+    def release(self) -> None:
+        """In the task's thread: send whatever is still held."""
+        held, self._held = self._held, None
+        if held:
+            super().write_soon(held)
+
+    def write_soon(self, data):
+        held = self._held
+        if held is None or not data:
+            return super().write_soon(data)
+        if not held:
+            self._held = data
+            return len(data)
+        self._held = None
+        super().write_soon(held + data)
+        return len(data)
 
     def received(self, data):
         result = super().received(data)
@@ -194,6 +248,10 @@ class _Deadlines:
 
     channel_class = _Channel
     header_timeout = body_timeout = 0
+    # The workers.AcceptTurns of the processes sharing the listening
+    # socket, or None; and whether the last look declined to accept.
+    turns = None
+    declining = False
 
     def maintenance(self, now):
         super().maintenance(now)
@@ -201,6 +259,14 @@ class _Deadlines:
         for channel in list(self.active_channels.values()):
             channel.enforce_deadline(clock, self.header_timeout,
                                      self.body_timeout)
+
+    def readable(self):
+        accepting = super().readable()
+        if self.turns is None:
+            return accepting
+        self.declining = not self.turns.may_accept(
+            len(self.active_channels))
+        return accepting and not self.declining
 
 
 class _Server(_Deadlines, waitress_server.TcpWSGIServer):
@@ -215,11 +281,15 @@ class APIServer:
     """The API on ``[api]host_ip``:``[api]port`` (0 picks a free port)."""
 
     def __init__(self, application: Callable | None = None,
-                 sock: socket.socket | None = None):
+                 sock: socket.socket | None = None,
+                 turns: workers.AcceptTurns | None = None):
         """``sock``: a socket already listening (shared by several
-        worker processes); by default it binds its own."""
+        worker processes); by default it binds its own. ``turns``: the
+        ``workers.AcceptTurns`` of the processes sharing ``sock``, this
+        one's slot taken."""
         self._application = application
         self._sock = sock
+        self._turns = turns
         self._map = {}
         self._server = None
         self._thread = None
@@ -290,12 +360,17 @@ class APIServer:
                                    sock.getsockname()))
         server.header_timeout = api.header_timeout
         server.body_timeout = api.body_timeout
+        server.turns = self._turns
         return server
 
     def _serve(self) -> None:
+        server = self._server
         while not self._stopping.is_set():
-            wasyncore.loop(timeout=SWEEP_SECONDS, use_poll=True,
-                           map=self._map, count=1)
+            # A server declining its turn looks again soon: the others'
+            # connections change without waking it.
+            wasyncore.loop(timeout=(server.turns.RECHECK_SECONDS
+                                    if server.declining else SWEEP_SECONDS),
+                           use_poll=True, map=self._map, count=1)
         self._drain()
 
     def _drain(self) -> None:
@@ -306,6 +381,8 @@ class APIServer:
         # The listening socket only: the workers still wake the loop
         # through the server's trigger.
         wasyncore.dispatcher.close(server)
+        if server.turns is not None:
+            server.turns.release()
         deadline = time.monotonic() + self._drain_timeout
         while True:
             for channel in list(server.active_channels.values()):
@@ -337,37 +414,18 @@ class APIServer:
         self._thread = None
 
 
-def listening_sockets(count: int) -> list[socket.socket]:
-    """``count`` sockets on ``[api]host_ip``:``[api]port`` (port 0: one
-    free port for all), listening, one per worker process.
-
-    With several, each has SO_REUSEPORT: the kernel spreads new
-    connections over them evenly. Workers sharing one socket would not
-    share the work: the first to wake accepts, and idle keep-alive clients
-    all end up on the same worker.
-    """
+def listening_socket() -> socket.socket:
+    """A socket on ``[api]host_ip``:``[api]port`` (port 0: a free port),
+    listening; the worker processes all accept on it (see
+    ``workers.AcceptTurns`` for which one does)."""
     _check_backlog(CONF.api.backlog)
-    port = CONF.api.port
-    if count > 1:
-        # SO_REUSEPORT would let this process share a port another one
-        # (of the same user) already serves, and take half its clients:
-        # the port must be free first, as for a single socket.
-        with _bound_socket(CONF.api.host_ip, port) as probe:
-            port = probe.getsockname()[1]
-    sockets: list[socket.socket] = []
+    sock = _bound_socket(CONF.api.host_ip, CONF.api.port)
     try:
-        for _ in range(count):
-            sock = _bound_socket(CONF.api.host_ip, port,
-                                 reuse_port=count > 1)
-            sockets.append(sock)
-            port = sock.getsockname()[1]
-        for sock in sockets:
-            sock.listen(CONF.api.backlog)
+        sock.listen(CONF.api.backlog)
     except BaseException:
-        for sock in sockets:
-            sock.close()
+        sock.close()
         raise
-    return sockets
+    return sock
 
 
 def private_unix_socket() -> tuple[socket.socket, str]:
@@ -394,15 +452,12 @@ def socket_url(sock: socket.socket) -> str:
     return 'http://%s:%s' % (host, port)
 
 
-def _bound_socket(host: str, port: int,
-                  reuse_port: bool = False) -> socket.socket:
+def _bound_socket(host: str, port: int) -> socket.socket:
     family, kind, proto, _, address = socket.getaddrinfo(
         host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if reuse_port:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.bind(address)

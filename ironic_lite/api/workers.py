@@ -2,23 +2,25 @@
 
 One Python process answers one request at a time (the GIL); on a machine
 with several cores, ``[api]api_workers`` processes answer as many. The
-parent binds and listens, one SO_REUSEPORT socket per worker on the same
-port (see ``server.listening_sockets``), then forks the workers: each
-accepts on its own socket. So port 0 works, and connections the kernel
-gives a worker that is being replaced wait in its socket's backlog. The
-parent serves nothing; it restarts a worker that dies, and stops them all
-on SIGTERM or SIGINT. A worker whose parent dies (even by SIGKILL) stops
-as on SIGTERM: no orphan keeps serving.
+parent binds and listens on one socket (so port 0 works), then forks the
+workers, which all accept on it: a connection waits in its backlog until
+a worker takes it, so a worker being replaced loses none. Which worker
+takes it is decided by :class:`AcceptTurns`: one with the fewest open
+connections. The parent serves nothing; it restarts a worker that dies,
+and stops them all on SIGTERM or SIGINT. A worker whose parent dies (even
+by SIGKILL) stops as on SIGTERM: no orphan keeps serving.
 
 Each worker must open its own database pool and RPC transport after the
 fork; the parent opens none that it passes on (see ``cmd/api.py``).
 """
 
 import ctypes
+import mmap
 import os
 import select
 import signal
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +34,10 @@ LOG = log.getLogger(__name__)
 # Ironic's default: as many workers as cores, but no more than this; each
 # worker holds its own connections and caches.
 MAX_DEFAULT_WORKERS = 4
+# The all-in-one's: its conductor shares the first process's core, and on
+# two cores a third and fourth API process answered fewer small requests
+# than two (benchmarks/RESULTS.md).
+MAX_ALL_IN_ONE_WORKERS = 2
 # A dead worker is replaced this long after the last death, so that a
 # worker that cannot start does not spin.
 RESPAWN_DELAY = 1.0
@@ -39,14 +45,100 @@ RESPAWN_DELAY = 1.0
 PARENT_CHECK_SECONDS = 1.0
 
 _PR_SET_PDEATHSIG = 1
+# A worker whose event loop has not looked at the table for this long is
+# not counted (stuck, or dead and not yet reaped): the others take its
+# share rather than wait for it.
+TURN_STALE_SECONDS = 3.0
 
 
-def worker_count() -> int:
-    """``[api]api_workers``, or the number of cores (at most
-    :data:`MAX_DEFAULT_WORKERS`) when unset."""
+class AcceptTurns:
+    """Which of the workers sharing a listening socket accepts the next
+    connection: one of those with the fewest connections open.
+
+    With one socket and no more, whichever worker wakes first accepts: on
+    an idle machine the same one, time after time, and a client's
+    keep-alive connection stays where it landed (four connections were
+    seen spread 4/0 as often as 2/2). One SO_REUSEPORT socket per worker
+    is no better: the kernel spreads connections by a hash of their
+    addresses, 3/1 as often as 2/2. Here each worker writes, every time
+    its event loop turns, how many connections it holds, in a table the
+    workers share (a few bytes of memory, ``memfd``), and polls the
+    listening socket only while no live worker holds fewer. Those that
+    decline look again within :data:`RECHECK_SECONDS`; so do the others,
+    by the traffic of their own connections or within their loop's
+    timeout.
+
+    A slot is (when its worker last looked, 0.0 for none; its
+    connections). Reads and writes are not locked: a value read while
+    written is at worst one turn stale, and only sways one accept.
+    """
+
+    RECHECK_SECONDS = 0.05
+    _SLOT = struct.Struct('dq')
+
+    def __init__(self, fd: int, slots: int, slot: int | None = None):
+        self._fd = fd
+        self._slots = slots
+        self._table = mmap.mmap(fd, self._size(slots))
+        self._offsets = [i * self._SLOT.size for i in range(slots)]
+        self.slot = slot
+
+    @classmethod
+    def create(cls, slots: int) -> 'AcceptTurns | None':
+        """A table for ``slots`` workers; None where there is no memfd
+        (the workers then accept as they wake)."""
+        try:
+            fd = os.memfd_create('ironic-lite-api-turns')
+        except (AttributeError, OSError):
+            return None
+        os.ftruncate(fd, cls._size(slots))
+        return cls(fd, slots)
+
+    @classmethod
+    def _size(cls, slots: int) -> int:
+        return max(mmap.PAGESIZE, slots * cls._SLOT.size)
+
+    def fileno(self) -> int:
+        return self._fd
+
+    @property
+    def slots(self) -> int:
+        return self._slots
+
+    def take(self, slot: int) -> None:
+        """In a worker: its slot, from now on."""
+        self.slot = slot
+        self._SLOT.pack_into(self._table, self._offsets[slot],
+                             time.monotonic(), 0)
+
+    def release(self, slot: int | None = None) -> None:
+        """The worker of ``slot`` (this one's by default) accepts no more:
+        not counted by the others."""
+        slot = self.slot if slot is None else slot
+        if slot is not None:
+            self._SLOT.pack_into(self._table, self._offsets[slot], 0.0, 0)
+
+    def may_accept(self, connections: int) -> bool:
+        """In a worker holding ``connections``: whether it accepts the
+        next one (no live worker holds fewer)."""
+        now = time.monotonic()
+        mine = self._offsets[self.slot]
+        self._SLOT.pack_into(self._table, mine, now, connections)
+        for offset in self._offsets:
+            if offset == mine:
+                continue
+            seen, theirs = self._SLOT.unpack_from(self._table, offset)
+            if theirs < connections and now - seen < TURN_STALE_SECONDS:
+                return False
+        return True
+
+
+def worker_count(most: int = MAX_DEFAULT_WORKERS) -> int:
+    """``[api]api_workers``, or the number of cores (at most ``most``)
+    when unset."""
     if CONF.api.api_workers:
         return CONF.api.api_workers
-    return max(1, min(len(os.sched_getaffinity(0)), MAX_DEFAULT_WORKERS))
+    return max(1, min(len(os.sched_getaffinity(0)), most))
 
 
 def stop_with_parent(parent: int) -> None:
@@ -74,17 +166,29 @@ def stop_with_parent(parent: int) -> None:
                          daemon=True).start()
 
 
-class WorkerPool:
-    """A child per socket of ``sockets``, running ``serve(sock, ready)``,
-    where ``ready()`` tells the parent the worker accepts connections.
-    ``serve`` must not return (it ends its process with ``os._exit``)."""
+Serve = Callable[[socket.socket, Callable[[], None], AcceptTurns | None],
+                 None]
 
-    def __init__(self, sockets: list[socket.socket],
-                 serve: Callable[[socket.socket, Callable[[], None]], None]):
-        self._sockets = sockets
-        self._count = len(sockets)
+
+class WorkerPool:
+    """``count`` children accepting on ``sock``, each running ``serve(sock,
+    ready, turns)``, where ``ready()`` tells the parent the worker accepts
+    connections and ``turns`` is its place in ``turns`` (or None).
+    ``serve`` must not return (it ends its process with ``os._exit``).
+
+    :param turns: shared by every process accepting on ``sock``; the
+        workers take its slots ``first_slot`` on (the slots before are
+        the parent's, when it serves too).
+    """
+
+    def __init__(self, sock: socket.socket, count: int, serve: Serve | None,
+                 turns: AcceptTurns | None = None, first_slot: int = 0):
+        self._sock = sock
+        self._count = count
         self._serve = serve
-        self._children: dict[int, int] = {}  # pid -> its socket's index
+        self._turns = turns
+        self._slots = range(first_slot, first_slot + count)
+        self._children: dict[int, int] = {}  # pid -> its slot
         self._ready_r, self._ready_w = os.pipe()
 
     @property
@@ -94,7 +198,7 @@ class WorkerPool:
     def start(self, timeout: float) -> bool:
         """Fork every worker; whether they all report ready within
         ``timeout`` seconds."""
-        for slot in range(self._count):
+        for slot in self._slots:
             self._start(slot)
         deadline = time.monotonic() + timeout
         ready = 0
@@ -124,11 +228,10 @@ class WorkerPool:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
                 os.close(self._ready_r)
-                for index, sock in enumerate(self._sockets):
-                    if index != slot:
-                        sock.close()
                 stop_with_parent(parent)
-                self._serve(self._sockets[slot], self._ready)
+                if self._turns is not None:
+                    self._turns.take(slot)
+                self._serve(self._sock, self._ready, self._turns)
                 status = 0
             except BaseException:
                 LOG.exception('API worker %d failed', os.getpid())
@@ -150,7 +253,11 @@ class WorkerPool:
             except ChildProcessError:
                 done, status = pid, 0
             if done:
-                del self._children[pid]
+                slot = self._children.pop(pid)
+                if self._turns is not None:
+                    # Its connections died with it: the others need not
+                    # wait for its slot to go stale.
+                    self._turns.release(slot)
                 ended.append((pid, os.waitstatus_to_exitcode(status)))
         return ended
 
@@ -167,17 +274,20 @@ class WorkerPool:
                         deaths.values()) < RESPAWN_DELAY:
                     break
                 busy = set(self._children.values())
-                self._start(min(set(range(self._count)) - busy))
+                self._start(min(set(self._slots) - busy))
 
-    def stop(self, deadline: float) -> bool:
+    def stop(self, deadline: float, close_socket: bool = True) -> bool:
         """SIGTERM to every worker; those still there at the monotonic
         ``deadline`` get SIGKILL. Whether all ended on their own, with
-        status 0."""
+        status 0.
+
+        ``close_socket``: close this process's copy of the listening
+        socket first (not when this process serves on it too): once the
+        workers close theirs, nothing listens.
+        """
         clean = True
-        # Nothing new for the workers: with the parent's copies closed, a
-        # socket stops listening when its worker closes it.
-        for sock in self._sockets:
-            sock.close()
+        if close_socket:
+            self._sock.close()
         for pid in self._children:
             _signal(pid, signal.SIGTERM)
         while self._children and time.monotonic() < deadline:
@@ -193,7 +303,9 @@ class WorkerPool:
                         pid)
             _signal(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-            del self._children[pid]
+            slot = self._children.pop(pid)
+            if self._turns is not None:
+                self._turns.release(slot)
             clean = False
         return clean
 
@@ -203,21 +315,29 @@ class SpawnedWorkerPool(WorkerPool):
     that runs threads of its own: a plain fork would copy it in the middle
     of whatever those threads hold (a lock, a half-written message).
 
-    A worker finds its socket, the pipe to report ready on and the parent's
-    pid in the environment (:func:`spawned_worker`).
+    A worker finds the listening socket, the pipe to report ready on, the
+    parent's pid and its place in ``turns`` in the environment
+    (:func:`spawned_worker`).
     """
 
-    def __init__(self, sockets: list[socket.socket], argv: list[str],
-                 env: dict[str, str]):
-        super().__init__(sockets, serve=None)
+    def __init__(self, sock: socket.socket, count: int, argv: list[str],
+                 env: dict[str, str], turns: AcceptTurns | None = None,
+                 first_slot: int = 0):
+        super().__init__(sock, count, serve=None, turns=turns,
+                         first_slot=first_slot)
         self._argv = argv
         self._env = env
 
     def _start(self, slot: int) -> None:
-        sock = self._sockets[slot]
-        passed = (sock.fileno(), self._ready_w)
-        env = dict(self._env, **{_WORKER_ENV: '%d,%d,%d' % (
-            passed + (os.getpid(),))})
+        turns = self._turns
+        passed = [self._sock.fileno(), self._ready_w]
+        if turns is not None:
+            passed.append(turns.fileno())
+        described = (self._sock.fileno(), self._ready_w, os.getpid(),
+                     turns.fileno() if turns else -1, slot,
+                     turns.slots if turns else 0)
+        env = dict(self._env, **{_WORKER_ENV: ','.join(map(str,
+                                                           described))})
         for fd in passed:
             os.set_inheritable(fd, True)
         try:
@@ -235,20 +355,26 @@ class SpawnedWorkerPool(WorkerPool):
 _WORKER_ENV = 'IRONIC_LITE_API_WORKER'
 
 
-def spawned_worker() -> tuple[socket.socket, Callable[[], None],
-                              int] | None:
-    """In a worker of a :class:`SpawnedWorkerPool`: its listening socket,
-    the function that reports it ready, and the parent's pid. None in any
-    other process."""
+def spawned_worker() -> tuple[socket.socket, Callable[[], None], int,
+                              AcceptTurns | None] | None:
+    """In a worker of a :class:`SpawnedWorkerPool`: the listening socket,
+    the function that reports it ready, the parent's pid and its place in
+    the parent's :class:`AcceptTurns` (or None). None in any other
+    process."""
     passed = os.environ.pop(_WORKER_ENV, None)
     if not passed:
         return None
-    sock_fd, ready_fd, parent = (int(part) for part in passed.split(','))
+    sock_fd, ready_fd, parent, turns_fd, slot, slots = (
+        int(part) for part in passed.split(','))
+    turns = None
+    if turns_fd >= 0:
+        turns = AcceptTurns(turns_fd, slots)
+        turns.take(slot)
 
     def ready():
         os.write(ready_fd, b'r')
         os.close(ready_fd)
-    return socket.socket(fileno=sock_fd), ready, parent
+    return socket.socket(fileno=sock_fd), ready, parent, turns
 
 
 def _signal(pid: int, signum: int) -> None:

@@ -4,8 +4,9 @@ With no configuration at all it keeps a SQLite database in
 ``[DEFAULT]state_path``, passes RPC inside the process (``fake://``), needs no
 authentication and serves http://127.0.0.1:6385.
 
-With ``[api]api_workers`` above 1, the first process (API and conductor)
-starts that many minus one more API processes on the same port, new
+With ``[api]api_workers`` above 1 (by default, the cores of the machine
+up to 2), the first process (API and conductor) starts that many minus
+one more API processes on the same port, new
 programs rather than forks of a process that already runs threads. They
 answer reads themselves and pass the rest to the first process over a
 private Unix socket (``api/forwarding.py``); the first process restarts
@@ -16,6 +17,7 @@ import os
 import signal
 import socket
 import sys
+import typing
 from collections.abc import Callable
 
 from oslo_log import log
@@ -23,6 +25,9 @@ from oslo_log import log
 from ironic_lite.cmd import common
 from ironic_lite.common import startup
 from ironic_lite.conf import CONF
+
+if typing.TYPE_CHECKING:
+    from ironic_lite.api import workers
 
 LOG = log.getLogger(__name__)
 
@@ -62,18 +67,22 @@ def main(argv: list[str] | None = None) -> int:
         LOG.error('The conductor cannot start: %s', e)
         conductor.stop()
         return 1
-    count = CONF.api.api_workers or 1
+    count = workers.worker_count(most=workers.MAX_ALL_IN_ONE_WORKERS)
     application = app.setup_app()
     servers = []
+    turns = None
     try:
         if count > 1:
-            sockets = server.listening_sockets(count)
+            sock = server.listening_socket()
+            turns = workers.AcceptTurns.create(count)
+            if turns is not None:
+                turns.take(0)
             # Where the other workers pass what needs the conductor.
             primary, primary_address = server.private_unix_socket()
             servers.append(server.APIServer(application, sock=primary))
-            servers.insert(0, server.APIServer(application, sock=sockets[0]))
+            servers.insert(0, server.APIServer(application, sock=sock,
+                                               turns=turns))
         else:
-            sockets = []
             servers.append(server.APIServer(application))
         for api in servers:
             api.start()
@@ -87,9 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     pool = None
     if count > 1:
         pool = workers.SpawnedWorkerPool(
-            sockets[1:], [sys.executable, '-m', __spec__.name, *argv],
+            sock, count - 1, [sys.executable, '-m', __spec__.name, *argv],
             # (An environment variable cannot hold the address's NUL.)
-            dict(os.environ, **{_PRIMARY_ENV: primary_address[1:]}))
+            dict(os.environ, **{_PRIMARY_ENV: primary_address[1:]}),
+            turns=turns, first_slot=1)
     if pool is None or pool.start(WORKER_START_TIMEOUT):
         url = servers[0].url
         print('ironic-lite is running. API: %s (conductor "%s", database %s'
@@ -111,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     # requests and RPC calls under way get what is left of the bound. The
     # other workers first: what they still serve may need this process.
     conductor.leave()
-    served = pool is None or pool.stop(deadline)
+    # (This process still accepts on the port until its own server stops.)
+    served = pool is None or pool.stop(deadline, close_socket=False)
     for api in servers:
         served = common.run_bounded(api.stop, common.remaining(deadline),
                                     'stopping the API') and served
@@ -121,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve_as_worker(argv: list[str], sock: socket.socket,
-                     ready: Callable[[], None], parent: int) -> int:
+                     ready: Callable[[], None], parent: int,
+                     turns: 'workers.AcceptTurns | None') -> int:
     """An API worker of the all-in-one other than the first process: it
     answers what needs no conductor and passes the rest to the first
     process (see ``api/forwarding.py``). Stopped by SIGTERM only."""
@@ -141,7 +153,7 @@ def _serve_as_worker(argv: list[str], sock: socket.socket,
         forwarding.ForwardToPrimary(app.setup_app(),
                                     '\0' + os.environ.pop(_PRIMARY_ENV),
                                     FORWARD_TIMEOUT),
-        sock=sock)
+        sock=sock, turns=turns)
     api.start()
     ready()
     signals.wait()

@@ -8,6 +8,7 @@ cores) this process listens and forks the worker processes that serve (see
 import signal
 import socket
 import sys
+import typing
 from collections.abc import Callable
 
 from oslo_log import log
@@ -15,6 +16,9 @@ from oslo_log import log
 from ironic_lite.cmd import common
 from ironic_lite.common import startup
 from ironic_lite.conf import CONF
+
+if typing.TYPE_CHECKING:
+    from ironic_lite.api import workers
 
 LOG = log.getLogger(__name__)
 
@@ -42,9 +46,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve_alone(signals: common.StopSignals, sock=None,
-                 ready: Callable[[], None] | None = None) -> int:
+                 ready: Callable[[], None] | None = None,
+                 turns: 'workers.AcceptTurns | None' = None) -> int:
     """Serve from this process until a stop signal; on ``sock`` if given
-    (a worker's)."""
+    (a worker's, taking its ``turns``)."""
     startup.start_messaging(require_url=True)
 
     from ironic_lite.api import server
@@ -53,7 +58,7 @@ def _serve_alone(signals: common.StopSignals, sock=None,
     from ironic_lite.common import rpc
 
     membership.start_listener(hash_ring.get_manager(), background=True)
-    api = server.APIServer(sock=sock)
+    api = server.APIServer(sock=sock, turns=turns)
     api.start()
     if ready is None:
         print('ironic-lite-api listening on %s' % api.url, flush=True)
@@ -68,9 +73,10 @@ def _serve_alone(signals: common.StopSignals, sock=None,
     common.exit_now(0 if served else 1)
 
 
-def _worker(sock: socket.socket, ready: Callable[[], None]) -> None:
+def _worker(sock: socket.socket, ready: Callable[[], None],
+            turns: 'workers.AcceptTurns | None') -> None:
     """A forked worker: stopped by SIGTERM only (see ``api/workers.py``)."""
-    _serve_alone(common.StopSignals((signal.SIGTERM,)), sock, ready)
+    _serve_alone(common.StopSignals((signal.SIGTERM,)), sock, ready, turns)
 
 
 def _serve_with_workers(signals: common.StopSignals, count: int) -> int:
@@ -85,16 +91,17 @@ def _serve_with_workers(signals: common.StopSignals, count: int) -> int:
     from ironic_lite.api import app  # noqa: F401
 
     try:
-        sockets = server.listening_sockets(count)
+        sock = server.listening_socket()
     except OSError as e:
         LOG.error('Cannot listen on %s:%s: %s', CONF.api.host_ip,
                   CONF.api.port, e)
         return 1
-    pool = workers.WorkerPool(sockets, _worker)
+    pool = workers.WorkerPool(sock, count, _worker,
+                              turns=workers.AcceptTurns.create(count))
     started = pool.start(WORKER_START_TIMEOUT)
     if started:
         print('ironic-lite-api listening on %s (%d worker processes: %s)'
-              % (server.socket_url(sockets[0]), count,
+              % (server.socket_url(sock), count,
                  ' '.join(map(str, pool.pids))), flush=True)
         pool.watch(signals.received)
     else:

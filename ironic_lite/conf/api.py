@@ -25,10 +25,11 @@ opts = [
                     'about one per core. Each has its own database pool. '
                     'ironic-lite-api: defaults to the number of cores, at '
                     'most 4; each worker has its own message broker '
-                    'connection. The all-in-one ironic-lite: defaults to 1; '
-                    'its first process holds the conductor, and the others '
-                    'answer reads and pass every other request to it over a '
-                    'private Unix socket. It once meant the '
+                    'connection. The all-in-one ironic-lite: defaults to '
+                    'the number of cores, at most 2; its first process '
+                    'holds the conductor, and the others answer reads and '
+                    'pass every other request to it over a private Unix '
+                    'socket. It once meant the '
                     'threads of the server, now [api]api_threads.'),
     cfg.IntOpt('api_threads',
                default=8,

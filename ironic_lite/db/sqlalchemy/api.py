@@ -919,8 +919,10 @@ def _conductor_page(limit: int | None, sort_key: str, sort_dir: str,
                      sort_key, sort_dir, None)
 
 
-_CONDUCTOR_BY_HOSTNAME = sa.select(models.Conductor).where(
-    models.Conductor.hostname == sa.bindparam('hostname'))
+_CONDUCTOR_BY_HOSTNAME = {
+    plain: _conductor_select(plain).where(
+        models.Conductor.hostname == sa.bindparam('hostname'))
+    for plain in (False, True)}
 
 
 # What oslo.db's SQLite "begin" listener marks a connection in a
@@ -1348,8 +1350,15 @@ class Connection:
                     ).rowcount
         return deleted
 
-    def get_conductor(self, hostname: str) -> models.Conductor:
-        row = self._object(_CONDUCTOR_BY_HOSTNAME, {'hostname': hostname})
+    def get_conductor(self, hostname: str, plain: bool = False):
+        """The conductor ``hostname``; with ``plain``, a read-only row as
+        :meth:`get_conductor_list` gives them (no ORM)."""
+        params = {'hostname': hostname}
+        if plain:
+            row = self._read(lambda connection: connection.execute(
+                _CONDUCTOR_BY_HOSTNAME[True], params).first())
+        else:
+            row = self._object(_CONDUCTOR_BY_HOSTNAME[False], params)
         if row is None:
             raise exception.ConductorNotFound(conductor=hostname)
         return row
@@ -1539,9 +1548,8 @@ class Connection:
 
         :raises NodeNotFound: no such node.
         """
-        with self._one_select() as connection:
-            row = connection.execute(_node_whole_by(by),
-                                     {'ident_': value}).first()
+        row = self._read(lambda connection: connection.execute(
+            _node_whole_by(by), {'ident_': value}).first())
         if row is None:
             raise exception.NodeNotFound(node=value)
         return row

@@ -8,6 +8,7 @@ import threading
 import time
 from unittest import mock
 
+import fixtures
 import testtools
 from waitress import adjustments
 
@@ -260,3 +261,71 @@ class TestLoopLeavesRunningTasksAlone(testtools.TestCase):
         self.assertTrue(self.channel(requests=['running'],
                                      close_when_flushed=True).writable())
         self.assertFalse(self.channel().writable())
+
+
+class TestHeadersLeaveWithTheBody(ServerTestCase):
+    """A small answer goes out in one send(): status line, headers and
+    body together; the others as before."""
+
+    def sends(self, application, request: bytes) -> tuple[list, bytes]:
+        sent = []
+        send = server._Channel.send
+
+        def counted(channel, data, do_close=True):
+            sent.append(bytes(data))
+            return send(channel, data, do_close)
+
+        self.useFixture(fixtures.MockPatchObject(server._Channel, 'send',
+                                                 counted))
+        address = self.start(application)
+        response = rawhttp.exchange(address, request)
+        return sent, response
+
+    def app(self, status: str, chunks: list[bytes], length: bool = True):
+        def application(environ, start_response):
+            headers = [('Content-Type', 'text/plain')]
+            if length:
+                headers.append(('Content-Length',
+                                str(sum(map(len, chunks)))))
+            start_response(status, headers)
+            return chunks
+        return application
+
+    def test_small_answer_one_send(self):
+        sent, response = self.sends(
+            self.app('200 OK', [b'hello']),
+            b'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+        self.assertEqual(1, len(sent), sent)
+        self.assertEqual(200, response.status)
+        self.assertEqual(b'hello', response.body)
+        self.assertEqual('5', response.headers['content-length'])
+
+    def test_several_chunks_and_none(self):
+        sent, response = self.sends(
+            self.app('200 OK', [b'', b'one', b'two']),
+            b'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+        self.assertEqual(2, len(sent), sent)
+        self.assertTrue(sent[0].endswith(b'\r\n\r\none'), sent)
+        self.assertEqual(b'onetwo', response.body)
+
+    def test_no_content(self):
+        sent, response = self.sends(
+            self.app('204 No Content', [b'']),
+            b'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+        self.assertEqual(204, response.status)
+        self.assertEqual(b'', response.body)
+
+    def test_large_body_after_the_headers(self):
+        body = b'x' * (server.COALESCE_BYTES + 1)
+        sent, response = self.sends(
+            self.app('200 OK', [body]),
+            b'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+        self.assertTrue(sent[0].endswith(b'\r\n\r\n'), sent[0][-20:])
+        self.assertEqual(body, response.body)
+
+    def test_chunked(self):
+        sent, response = self.sends(
+            self.app('200 OK', [b'abc', b'de'], length=False),
+            b'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+        self.assertEqual(200, response.status)
+        self.assertEqual(b'3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n', response.body)

@@ -1,7 +1,12 @@
-"""How many API worker processes ironic-lite-api starts."""
+"""How many API worker processes ironic-lite-api starts, and which one
+accepts a connection."""
 
+import os
+import socket
+import time
 from unittest import mock
 
+from ironic_lite.api import server
 from ironic_lite.api import workers
 from tests import base
 
@@ -21,3 +26,119 @@ class TestWorkerCount(base.TestCase):
             with mock.patch('os.sched_getaffinity',
                             return_value=set(range(cores))):
                 self.assertEqual(expected, workers.worker_count())
+
+    def test_the_all_in_one_at_most_two(self):
+        for cores, expected in ((1, 1), (2, 2), (4, 2)):
+            with mock.patch('os.sched_getaffinity',
+                            return_value=set(range(cores))):
+                self.assertEqual(expected, workers.worker_count(
+                    most=workers.MAX_ALL_IN_ONE_WORKERS))
+        self.config(api_workers=3, group='api')
+        self.assertEqual(3, workers.worker_count(
+            most=workers.MAX_ALL_IN_ONE_WORKERS))
+
+
+class TestAcceptTurns(base.TestCase):
+    """Which of the processes sharing the port accepts the next
+    connection; two tables on one memfd stand for two processes."""
+
+    def setUp(self):
+        super().setUp()
+        self.first = workers.AcceptTurns.create(3)
+        self.assertIsNotNone(self.first)
+        self.addCleanup(os.close, self.first.fileno())
+        self.first.take(0)
+        self.second = workers.AcceptTurns(self.first.fileno(), 3)
+        self.second.take(1)
+
+    def test_the_one_with_fewer_connections_accepts(self):
+        self.assertTrue(self.first.may_accept(0))
+        self.assertTrue(self.second.may_accept(0))
+        # The first accepted one; the second has fewer.
+        self.assertFalse(self.first.may_accept(1))
+        self.assertTrue(self.second.may_accept(0))
+        # The second accepted one: as many each.
+        self.assertTrue(self.second.may_accept(1))
+        self.assertTrue(self.first.may_accept(1))
+        self.assertFalse(self.second.may_accept(2))
+        # The third slot, never taken, counts for nothing.
+        self.assertTrue(self.first.may_accept(1))
+
+    def test_a_released_slot_is_not_waited_for(self):
+        self.second.may_accept(0)
+        self.assertFalse(self.first.may_accept(2))
+        self.first.release(1)  # the parent, on reaping its worker
+        self.assertTrue(self.first.may_accept(2))
+        self.second.take(1)  # its replacement
+        self.assertFalse(self.first.may_accept(2))
+        self.second.release()  # the worker itself, on stopping
+        self.assertTrue(self.first.may_accept(2))
+
+    def test_a_worker_that_stopped_looking_is_not_waited_for(self):
+        now = time.monotonic()
+        with mock.patch('time.monotonic', return_value=now):
+            self.second.may_accept(0)
+        later = now + workers.TURN_STALE_SECONDS - 0.1
+        with mock.patch('time.monotonic', return_value=later):
+            self.assertFalse(self.first.may_accept(5))
+        later = now + workers.TURN_STALE_SECONDS + 0.1
+        with mock.patch('time.monotonic', return_value=later):
+            self.assertTrue(self.first.may_accept(5))
+
+    def test_the_server_polls_the_port_only_on_its_turn(self):
+        self.config(port=0, group='api')
+        sock = server.listening_socket()
+        api = server.APIServer(lambda environ, start_response: [],
+                               sock=sock, turns=self.first)
+        api.start()
+        self.addCleanup(api.stop)
+        listener = api._server
+        self.second.may_accept(0)
+        self.assertTrue(listener.readable())
+        connection = socket.create_connection(api.address)
+        self.addCleanup(connection.close)
+        base.wait_for(lambda: len(listener.active_channels) == 1,
+                            timeout=10, message='the connection accepted')
+        self.assertFalse(listener.readable())
+        self.assertTrue(listener.declining)
+        self.second.may_accept(1)
+        self.assertTrue(listener.readable())
+        api.stop()
+        self.assertTrue(self.second.may_accept(3), 'slot 0 released')
+
+
+class TestSpawnedWorker(base.TestCase):
+
+    def test_what_the_parent_passes_the_worker_finds(self):
+        turns = workers.AcceptTurns.create(2)
+        self.addCleanup(os.close, turns.fileno())
+        sock = socket.socket()
+        self.addCleanup(sock.close)
+        ready_r, ready_w = os.pipe()
+        self.addCleanup(os.close, ready_r)
+        pool = workers.SpawnedWorkerPool(sock, 1, ['/bin/true'], {},
+                                         turns=turns, first_slot=1)
+        pool._ready_w = ready_w
+        env = {}
+        with mock.patch('os.posix_spawn', return_value=4242) as spawn:
+            pool._start(1)
+            env = spawn.call_args[0][2]
+        self.assertEqual({4242: 1}, pool._children)
+        with mock.patch.dict(os.environ, env):
+            found_sock, ready, parent, found_turns = (
+                workers.spawned_worker())
+            self.assertNotIn(workers._WORKER_ENV, os.environ)
+        found_sock.detach()  # the test's own socket
+        self.assertEqual(os.getpid(), parent)
+        self.assertEqual(1, found_turns.slot)
+        ready()
+        self.assertEqual(b'r', os.read(ready_r, 1))
+        # The worker's slot is in the parent's table.
+        turns.take(0)
+        found_turns.may_accept(0)
+        self.assertFalse(turns.may_accept(1))
+
+    def test_none_outside_a_worker(self):
+        with mock.patch.dict(os.environ):
+            os.environ.pop(workers._WORKER_ENV, None)
+            self.assertIsNone(workers.spawned_worker())

@@ -56,6 +56,16 @@ class ConductorTests:
         return {c.name: getattr(row, c.name)
                 for c in models.Conductor.__table__.columns}
 
+    def test_plain_row_has_the_columns_of_the_orm_row(self):
+        self.at(NOW)
+        self.register('cond-1', group='rack-2', drivers=['ipmi'])
+        plain = self.dbapi.get_conductor('cond-1', plain=True)
+        self.assertEqual(self.snapshot('cond-1'),
+                         {c.name: getattr(plain, c.name)
+                          for c in models.Conductor.__table__.columns})
+        self.assertRaises(exception.ConductorNotFound,
+                          self.dbapi.get_conductor, 'cond-2', plain=True)
+
     # register_conductor
 
     def test_register_inserts_an_online_row(self):

@@ -208,7 +208,8 @@ def show_conductor(request, hostname: str,
     """GET /v1/conductors/{hostname}; ``request`` as for
     :func:`list_conductors`."""
     check_access(request)
-    return show(request, request.dbapi.get_conductor(hostname), fields)
+    return show(request, request.dbapi.get_conductor(hostname, plain=True),
+                fields)
 
 
 class ConductorsController(rest.RestController):
