@@ -871,10 +871,6 @@ def _node_whole_by(by: str) -> sa.Select:
     return sa.select(table).where(table.c[by] == sa.bindparam('ident_'))
 
 
-def _node_by(by_id: bool) -> sa.Select:
-    return _node_whole_by('id' if by_id else 'uuid')
-
-
 _RELEASE = models.Node.__table__.update().where(
     models.Node.__table__.c.id == sa.bindparam('node_id_')).where(
     models.Node.__table__.c.reservation == sa.bindparam('tag_')).values(
@@ -1456,7 +1452,7 @@ class Connection:
                 else:
                     node_id = connection.execute(
                         _NODE_INSERT, values).inserted_primary_key[0]
-                    row = connection.execute(_node_by(True),
+                    row = connection.execute(_node_whole_by('id'),
                                              {'ident_': node_id}).one()
         except db_exc.DBDuplicateEntry as e:
             raise _translate_node_duplicate(e, values)
@@ -1637,7 +1633,7 @@ class Connection:
                 if returning:
                     row = result.first()
                 elif result.rowcount:
-                    row = connection.execute(_node_by(True),
+                    row = connection.execute(_node_whole_by('id'),
                                              {'ident_': node_id}).first()
                 else:
                     row = None
@@ -1698,7 +1694,8 @@ class Connection:
                 locked = returning or not result.rowcount
                 # Locked by another (who), or missing; or, without
                 # RETURNING, the node as locked.
-                row = connection.execute(_node_by(by_id), params).first()
+                row = connection.execute(
+                    _node_whole_by('id' if by_id else 'uuid'), params).first()
                 if row is None:
                     raise exception.NodeNotFound(node=node_ident)
                 if locked:
