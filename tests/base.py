@@ -91,14 +91,17 @@ class DatabaseFixture(fixtures.Fixture):
 
 
 class ConductorFixture(fixtures.Fixture):
-    """In-process RPC (fake://) and a started conductor."""
+    """RPC (in-process, fake://, unless ``transport_url`` says) and a
+    started conductor."""
 
-    def __init__(self, host: str = 'test-conductor'):
+    def __init__(self, host: str = 'test-conductor',
+                 transport_url: str = 'fake://'):
         super().__init__()
         self.host = host
+        self.transport_url = transport_url
 
     def _setUp(self):
-        rpc.init('fake://')
+        rpc.init(self.transport_url)
         self.addCleanup(rpc.cleanup)
         rpcapi._API = None
         self.addCleanup(setattr, rpcapi, '_API', None)

@@ -26,7 +26,7 @@ class ConductorAPI:
     API version history:
         1.0 - create_node, update_node, destroy_node
         1.1 - update_node takes ``expected``, the values its changes were
-              computed from
+              computed from, and ``mergeable``
         1.2 - create_port, update_port, destroy_port, get_driver_properties,
               change_node_power_state, get_boot_device, set_boot_device,
               get_supported_boot_devices, validate_driver_interfaces,
@@ -38,6 +38,34 @@ class ConductorAPI:
     """
 
     RPC_API_VERSION = '1.4'
+
+    # The version each call needs, the one that gave it the arguments it
+    # is sent with. A conductor of an earlier release answers every call
+    # it knows, so that conductors and API services can be upgraded one
+    # at a time. (update_node answers with the node from 1.4 on, and
+    # with nothing before: the API then reads the node.)
+    CALL_VERSIONS = {
+        'create_node': '1.0',
+        'update_node': '1.1',
+        'destroy_node': '1.0',
+        'create_port': '1.2',
+        'update_port': '1.2',
+        'destroy_port': '1.2',
+        'get_driver_properties': '1.2',
+        'change_node_power_state': '1.2',
+        'get_boot_device': '1.2',
+        'set_boot_device': '1.2',
+        'get_supported_boot_devices': '1.2',
+        'validate_driver_interfaces': '1.2',
+        'do_node_deploy': '1.2',
+        'do_node_tear_down': '1.2',
+        'do_provisioning_action': '1.2',
+        'vif_list': '1.3',
+        'vif_attach': '1.3',
+        'vif_detach': '1.3',
+        'add_node_traits': '1.3',
+        'remove_node_traits': '1.3',
+    }
 
     # Attempts to hand a message to the broker before giving up with 503.
     SEND_RETRIES = 2
@@ -66,7 +94,8 @@ class ConductorAPI:
         """
         return self.ring_manager.conductor_for(node)
 
-    def _call_owner(self, context, node, method: str, **kwargs):
+    def _call_owner(self, context, node, method: str,
+                    version: str | None = None, **kwargs):
         """Call ``method`` on the node's conductor.
 
         A conductor refuses a node it does not own (NodeNotOwned) when this
@@ -76,7 +105,8 @@ class ConductorAPI:
         for attempt in (1, 2):
             host = self.get_conductor_for(node)
             try:
-                return self._call(context, host, method, **kwargs)
+                return self._call(context, host, method, version=version,
+                                  **kwargs)
             except exception.NodeNotOwned:
                 if attempt == 2:
                     raise
@@ -84,11 +114,16 @@ class ConductorAPI:
                          'reloading the hash ring', host, node.uuid)
                 self.ring_manager.reset()
 
-    def _call(self, context, host: str, method: str, **kwargs):
+    def _call(self, context, host: str, method: str,
+              version: str | None = None, **kwargs):
+        """Call ``method`` on ``host``, sent as ``version`` (by default
+        the version the call needs, CALL_VERSIONS)."""
         rpc.check_allowed()
         if not self._broker_seen:
             membership.check_broker(context)
-        cctxt = self.client.prepare(server=host, retry=self.SEND_RETRIES)
+        cctxt = self.client.prepare(
+            server=host, retry=self.SEND_RETRIES,
+            version=version or self.CALL_VERSIONS[method])
         try:
             result = cctxt.call(context, method, **kwargs)
         except (exception.IronicLiteException, messaging.RemoteError):
@@ -109,10 +144,22 @@ class ConductorAPI:
         :func:`node_from_wire`).
 
         ``node`` carries the uuid, driver and conductor_group the new node
-        will have, which choose the conductor.
+        will have, which choose the conductor. A conductor older than
+        RPC 1.4 answers with the UUID only: None then, and the caller reads
+        the node.
         """
+        try:
+            return node_from_wire(self._call_owner(
+                context, node, 'create_node', version='1.4', values=values,
+                return_node=True))
+        except (messaging.UnsupportedVersion, messaging.RemoteError) as e:
+            # Refused before anything was done: the conductor does not
+            # know 1.4 (over a broker the refusal comes as a RemoteError).
+            if (isinstance(e, messaging.RemoteError)
+                    and e.exc_type != 'UnsupportedVersion'):
+                raise
         return node_from_wire(self._call_owner(
-            context, node, 'create_node', values=values, return_node=True))
+            context, node, 'create_node', values=values))
 
     def update_node(self, context, node, changes: dict,
                     reset_interfaces: bool | None = None,

@@ -7,12 +7,16 @@ import threading
 import urllib.parse
 
 import fixtures
+import oslo_messaging as messaging
 import sqlalchemy as sa
 from oslo_utils import uuidutils
 
 from ironic_lite.api import versions
 from ironic_lite.api.controllers.v1 import node as node_api
+from ironic_lite.common import context
+from ironic_lite.conductor import manager
 from ironic_lite.conductor import rpcapi
+from tests.base import wait_for
 from tests.unit.api import base
 
 # Every field of a node at 1.49, as Ironic 12.0 lists them.
@@ -573,6 +577,67 @@ class TestAnswerWithoutTheNode(NodeTestCase):
                              (body['maintenance'], body['extra']))
             self.assertEqual(
                 body, self.get('/v1/nodes/' + body['uuid']).json)
+
+
+class TestConductorOfAnEarlierRelease(NodeTestCase):
+    """Conductors and API services are upgraded one at a time: a
+    conductor that speaks RPC 1.3 (its dispatcher refuses anything sent
+    as 1.4) still creates, updates, powers and deletes nodes for this API,
+    which answers as it does with a conductor of its own release."""
+
+    def setUp(self):
+        super().setUp()
+        # The target the conductor's RPC server dispatches by.
+        self.useFixture(fixtures.MockPatchObject(
+            self.conductor._endpoint, 'target',
+            messaging.Target(version='1.3')))
+
+    def test_the_conductor_refuses_1_4(self):
+        # What makes this a conductor of the earlier release.
+        api = rpcapi.get_api()
+        self.assertRaises(
+            messaging.UnsupportedVersion, api._call,
+            context.get_admin_context(), self.conductor.host, 'create_node',
+            version='1.4', values={}, return_node=True)
+
+    def test_node_life(self):
+        created = self.post_json('/v1/nodes', {
+            'driver': 'fake-hardware', 'name': 'node-1',
+            'extra': {'a': [1, 2.5]}})
+        uuid = created.json['uuid']
+        self.assertEqual(created.json, self.get('/v1/nodes/' + uuid).json)
+        self.assertTrue(created.headers['Location'].endswith(
+            '/v1/nodes/' + uuid))
+
+        patched = self.patch_json('/v1/nodes/node-1', [
+            {'op': 'add', 'path': '/extra/b', 'value': 1}])
+        self.assertEqual({'a': [1, 2.5], 'b': 1}, patched.json['extra'])
+        self.assertEqual(patched.json, self.get('/v1/nodes/' + uuid).json)
+
+        self.app.put_json('/v1/nodes/node-1/states/power',
+                          {'target': 'power on'},
+                          headers=self.headers(), status=202)
+
+        def powered():
+            body = self.get('/v1/nodes/node-1/states').json
+            return body['power_state'] == 'power on' and body
+
+        self.assertIsNone(
+            wait_for(powered, message='power on')['target_power_state'])
+
+        self.app.delete('/v1/nodes/node-1', headers=self.headers(),
+                        status=204)
+        self.get('/v1/nodes/' + uuid, status=404)
+
+    def test_every_call_is_sent_at_a_version_it_knows(self):
+        self.assertLessEqual(set(rpcapi.ConductorAPI.CALL_VERSIONS.values()),
+                             {'1.0', '1.1', '1.2', '1.3'})
+        # Every endpoint of the conductor but the pings has its version.
+        endpoints = {name for name in vars(manager.ConductorManager)
+                     if not name.startswith('_')
+                     and callable(getattr(manager.ConductorManager, name))}
+        self.assertEqual(set(rpcapi.ConductorAPI.CALL_VERSIONS),
+                         endpoints & set(vars(rpcapi.ConductorAPI)))
 
 
 class TestPatchRaces(NodeTestCase):
