@@ -7,7 +7,11 @@ in-process (no HTTP) and calls each request in sequence. Per request:
 median and first-quartile wall and CPU time, the database server's CPU
 (PostgreSQL: its backends' CPU from /proc, when on this machine), and
 what went to the driver: statements, pings, BEGINs psycopg2 sent on its
-own (PostgreSQL), rollbacks.
+own (PostgreSQL), rollbacks (counted through SQLAlchemy's statement
+events, which make the small reads go through SQLAlchemy for that one
+call; how many of them go straight to the driver otherwise is said
+beside). ``--through-sqlalchemy``: every read through SQLAlchemy, as
+before the small reads went straight to the driver, for a before/after.
 
     python benchmarks/db_reads.py                       # SQLite
     python benchmarks/db_reads.py --database \\
@@ -64,7 +68,6 @@ class Driver:
     """Counts what the engine hands the driver."""
 
     def __init__(self, engine):
-        import sqlalchemy as sa
 
         self.counts = collections.Counter()
         self.engine = engine
@@ -77,8 +80,15 @@ class Driver:
                 return _original(*args)
             setattr(dialect, name, counted)
         self._idle = True
-        sa.event.listen(engine, 'before_cursor_execute', self._before)
-        sa.event.listen(engine, 'after_cursor_execute', self._after)
+
+    def listen(self, on: bool) -> None:
+        """Count the statements SQLAlchemy executes (a listener makes the
+        small reads go through SQLAlchemy: see ironic_lite's ``lean``)."""
+        import sqlalchemy as sa
+
+        change = sa.event.listen if on else sa.event.remove
+        change(self.engine, 'before_cursor_execute', self._before)
+        change(self.engine, 'after_cursor_execute', self._after)
 
     def _before(self, conn, cursor, statement, *args):
         self.counts['statements'] += 1
@@ -122,6 +132,8 @@ def main() -> int:
     parser.add_argument('--repeat', type=int, default=50,
                         help='calls of each page (ten times as many of '
                         'the small requests)')
+    parser.add_argument('--through-sqlalchemy', action='store_true',
+                        help='no read straight to the driver')
     args = parser.parse_args()
 
     from webob import request as webob_request
@@ -132,6 +144,7 @@ def main() -> int:
     from ironic_lite.conf import CONF
     from ironic_lite.db import api as db_api
     from ironic_lite.db.sqlalchemy import api as db_sqlalchemy
+    from ironic_lite.db.sqlalchemy import lean
 
     workdir = tempfile.mkdtemp(prefix='ironic-lite-db-reads-')
     url, drop = scratch_database(args.database, workdir)
@@ -148,7 +161,27 @@ def main() -> int:
         driver = Driver(dbapi.engine)
         application = app.setup_app()
 
-        def call(path: str) -> bytes:
+        if args.through_sqlalchemy:
+            lean.rows = lambda *args: None
+        real_rows = lean.rows
+        straight_reads = []
+
+        def counted_rows(*args):
+            found = real_rows(*args)
+            straight_reads.append(found is not None)
+            return found
+
+        def call(path: str, count_straight: bool = False):
+            """The body; with ``count_straight``, the reads sent straight
+            to the driver instead."""
+            if count_straight:
+                del straight_reads[:]
+                lean.rows = counted_rows
+                try:
+                    call(path)
+                finally:
+                    lean.rows = real_rows
+                return sum(straight_reads)
             status = []
             body = b''.join(application(
                 webob_request.Request.blank(path, headers=HEADERS).environ,
@@ -180,9 +213,14 @@ def main() -> int:
             for _ in range(5):
                 call(path)
             driver.counts.clear()
+            driver.listen(True)
             call(path)
+            driver.listen(False)
             sent = ', '.join('%d %s' % (count, name) for name, count
                              in sorted(driver.counts.items()))
+            straight = call(path, count_straight=True)
+            if straight:
+                sent += ' (%d of them straight to the driver)' % straight
             repeat = args.repeat * (1 if 'limit' in path else 10)
             walls, cpus = [], []
             server = driver.backend_cpu()

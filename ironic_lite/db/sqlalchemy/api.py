@@ -25,6 +25,7 @@ from sqlalchemy import orm
 from ironic_lite.common import conductor_events
 from ironic_lite.common import exception
 from ironic_lite.conf import CONF
+from ironic_lite.db.sqlalchemy import lean
 from ironic_lite.db.sqlalchemy import models
 
 
@@ -999,6 +1000,19 @@ class Connection:
         return self._read(lambda connection: connection.execute(
             statement, parameters).all())
 
+    def _few_rows(self, statement, parameters: Mapping | None = None
+                  ) -> list:
+        """:meth:`_rows` of a statement of a few rows (a node, the
+        conductors), read on the driver's cursor where it can be
+        (:mod:`lean`: a quarter to a half of the cost). For statements
+        built once, not per request: each is compiled once for it."""
+        self._pooled()
+        found = lean.rows(self._facade.reader.get_engine(), statement,
+                          parameters, _UNPINGED)
+        if found is None:
+            found = self._rows(statement, parameters)
+        return found
+
     def _object(self, statement, parameters: Mapping):
         """The first ORM object of one SELECT (None if none), as
         :meth:`_read` reads it, by an ORM session of its own on that
@@ -1351,8 +1365,8 @@ class Connection:
         :meth:`get_conductor_list` gives them (no ORM)."""
         params = {'hostname': hostname}
         if plain:
-            row = self._read(lambda connection: connection.execute(
-                _CONDUCTOR_BY_HOSTNAME[True], params).first())
+            rows = self._few_rows(_CONDUCTOR_BY_HOSTNAME[True], params)
+            row = rows[0] if rows else None
         else:
             row = self._object(_CONDUCTOR_BY_HOSTNAME[False], params)
         if row is None:
@@ -1377,6 +1391,8 @@ class Connection:
         if marker is None and all(value is None
                                   for value in (filters or {}).values()):
             query = _conductor_page(limit, sort_key, sort_dir, plain)
+            if plain:
+                return self._few_rows(query)
         else:
             query = _conductor_filters(_conductor_select(plain),
                                        filters or {})
@@ -1554,7 +1570,7 @@ class Connection:
         """The node whose ``by`` (``uuid`` or ``name``, both unique) is
         ``value``, as :meth:`get_node_list` with ``plain`` reads it; None
         when there is none."""
-        rows = self._rows(_node_row_by(by, columns), {'ident': value})
+        rows = self._few_rows(_node_row_by(by, columns), {'ident': value})
         return rows[0] if rows else None
 
     def count_nodes(self, filters: dict | None = None) -> int:

@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from oslo_utils import timeutils
 from psycopg2 import extensions as pg
 
+from ironic_lite.db.sqlalchemy import lean
+from ironic_lite.db.sqlalchemy import models
 from tests.unit.db import base as db_base
 
 
@@ -104,6 +106,64 @@ class SingleReadTests:
         self.assertEqual(2 if pinged else 0, ping.call_count)
 
 
+    def _small_reads(self) -> list:
+        """The reads of a few rows, each once: their rows."""
+        every_column = tuple(column.name
+                             for column in models.Node.__table__.columns)
+        return [
+            self.dbapi.get_node_row('uuid', self.node.uuid, every_column),
+            self.dbapi.get_node_row('name', 'n1', ('uuid', 'maintenance',
+                                                   'extra', 'updated_at')),
+            self.dbapi.get_conductor_list(plain=True),
+            self.dbapi.get_conductor('c1', plain=True),
+        ]
+
+    def test_small_reads_go_straight_to_the_driver(self):
+        answers = []
+        rows = lean.rows
+
+        def read(*args):
+            answers.append(rows(*args))
+            return answers[-1]
+        with mock.patch.object(lean, 'rows', side_effect=read):
+            self._small_reads()
+        self.assertEqual(4, len(answers))
+        self.assertNotIn(None, answers)
+
+    def test_a_statement_listener_gets_sqlalchemy_reads(self):
+        # A listener (a test's, oslo.db's connection_trace) sees them all.
+        statements = []
+        listen = (self.dbapi.engine, 'before_cursor_execute')
+
+        def record(conn, cursor, statement, *args):
+            statements.append(statement)
+        sa.event.listen(*listen, record)
+        self.addCleanup(sa.event.remove, *listen, record)
+        self._small_reads()
+        self.assertEqual(4, len(statements))
+
+    def test_small_reads_as_sqlalchemy_reads_them(self):
+        self.dbapi.update_node(self.node.id, {
+            'maintenance': True, 'extra': {'x': [1, 'é']},
+            'instance_info': {'a': None}})
+        straight = self._small_reads()
+        with mock.patch.object(lean, 'rows', return_value=None):
+            through = self._small_reads()
+
+        def plain(value):
+            if isinstance(value, list):
+                return [plain(row) for row in value]
+            return ({name: (type(v), v) for name, v in
+                     value._mapping.items()})
+        self.assertEqual(plain(through[:2]), plain(straight[:2]))
+        self.assertEqual(plain(through[2]), plain(straight[2]))
+        self.assertEqual(plain(through[3]), plain(straight[3]))
+        self.assertIs(True, straight[1].maintenance)
+        self.assertIsInstance(straight[1].updated_at, datetime.datetime)
+        self.assertEqual(self.node.uuid, straight[0][
+            straight[0]._fields.index('uuid')])
+
+
 class TestSingleReadsSQLite(SingleReadTests, db_base.DBLayerTestCase):
     backend = db_base.SQLITE
 
@@ -164,3 +224,18 @@ class TestSingleReadsPostgreSQL(ServerReadTests, db_base.DBLayerTestCase):
         self.assertTrue(states)
         self.assertEqual({pg.TRANSACTION_STATUS_INTRANS},
                          {state for _, state in states})
+
+    def test_small_reads_leave_no_transaction_open(self):
+        # Read on the driver's cursor in autocommit, then given back as
+        # the pool had it: out of a transaction, autocommit off.
+        self._small_reads()
+        with self.dbapi.engine.connect() as connection:
+            driver = connection.connection.dbapi_connection
+            self.assertFalse(driver.autocommit)
+            self.assertEqual(pg.TRANSACTION_STATUS_IDLE,
+                             driver.get_transaction_status())
+            states = {state for (state,) in connection.exec_driver_sql(
+                'SELECT state FROM pg_stat_activity'
+                ' WHERE datname = current_database()'
+                ' AND pid <> pg_backend_pid()')}
+        self.assertNotIn('idle in transaction', states)
