@@ -21,6 +21,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -95,6 +96,9 @@ def main() -> int:
     parser.add_argument('--seconds', type=float, default=2.0)
     parser.add_argument('--rounds', type=int, default=1,
                         help='runs of every read, a report after each')
+    parser.add_argument('--idle', type=float, default=2.0,
+                        help='seconds idle before each report after reads '
+                        '(the API gives freed memory back once idle)')
     args = parser.parse_args()
     nodes, conductors = scale._fleet(args.fleet)
     workdir = tempfile.mkdtemp(prefix='ironic-lite-memory-')
@@ -111,7 +115,9 @@ def main() -> int:
                     scale.measure(service.port, request, args.seconds, 1)
                     scale.measure(service.port, request, args.seconds,
                                   args.clients)
-                report(pid, '### after the reads (round %d)' % (turn + 1))
+                time.sleep(args.idle)
+                report(pid, '### after the reads (round %d), then %.0f s '
+                       'idle' % (turn + 1, args.idle))
         finally:
             service.stop()
     finally:
