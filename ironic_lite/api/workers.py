@@ -23,6 +23,7 @@ import select
 import signal
 import socket
 import struct
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -415,6 +416,12 @@ class ForkedWorkers:
         # or a child (which would copy their pages).
         gc.collect()
         gc.freeze()
+        # Output still buffered would be written by the children too.
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (AttributeError, OSError, ValueError):
+                pass
         for _ in range(count):
             ours, theirs = socket.socketpair()
             pid = os.fork()

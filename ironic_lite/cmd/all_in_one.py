@@ -6,11 +6,14 @@ authentication and serves http://127.0.0.1:6385.
 
 With ``[api]api_workers`` above 1 (by default, the cores of the machine
 up to 2), the first process (API and conductor) starts that many minus
-one more API processes on the same port, new
-programs rather than forks of a process that already runs threads. They
-answer reads themselves and pass the rest to the first process over a
-private Unix socket (``api/forwarding.py``); the first process restarts
-one that dies, and they stop when it stops, even when it is killed.
+one more API processes on the same port: forked once the code is loaded,
+before any thread, connection or RPC transport exists, so that the pages
+of the code stay shared (``workers.ForkedWorkers``); they wait until the
+first process serves. One that replaces a worker that died is a new
+program (a process running threads is not forked). They answer reads
+themselves and pass the rest to the first process over a private Unix
+socket (``api/forwarding.py``); the first process restarts one that
+dies, and they stop when it stops, even when it is killed.
 """
 
 import os
