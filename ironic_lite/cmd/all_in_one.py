@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         return _serve_as_worker(argv, *worker)
     startup.prepare(argv, 'ironic-lite')
     common.refuse_unsafe_api()
+    signals = common.StopSignals()  # (a forked worker sets its own)
 
     # Imported before the other API workers are forked (no thread, no
     # connection, no RPC transport yet): their pages are then shared.
@@ -72,7 +73,6 @@ def main(argv: list[str] | None = None) -> int:
             LOG.exception('API worker %d failed', os.getpid())
         finally:
             os._exit(status)
-    signals = common.StopSignals()
     startup.start_messaging(require_url=False, default_url='fake://')
     try:
         return _serve(argv, signals, count, forked)
