@@ -32,6 +32,7 @@ from ironic_lite.api import request_body
 from ironic_lite.api import versions
 from ironic_lite.api import workers
 from ironic_lite.common import context
+from ironic_lite.common import startup
 from ironic_lite.conf import CONF
 
 LOG = log.getLogger(__name__)
@@ -104,6 +105,10 @@ def error_answer(message: str, code: int, versions_range: bool = True
 # An answer's first bytes up to this size are sent with its status line
 # and headers (see _Task): larger, the copy would cost more than a send.
 COALESCE_BYTES = 64 * 1024
+# An answer this large leaves memory freed behind it (its rows, objects,
+# JSON, body) that malloc keeps; once no request runs, the server gives
+# the free pages back (see _Deadlines.maintenance).
+RELEASE_AFTER_BYTES = 256 * 1024
 
 
 class _Task(waitress_task.WSGITask):
@@ -115,6 +120,13 @@ class _Task(waitress_task.WSGITask):
     lock and buffer handling, and a client woken twice. The channel holds
     the headers back for the body's first write (:meth:`_Channel.hold`).
     """
+
+    def service(self):
+        try:
+            super().service()
+        finally:
+            if self.content_bytes_written >= RELEASE_AFTER_BYTES:
+                self.channel.server.release_pending = True
 
     def write(self, data):
         coalesce = (not self.wrote_header and isinstance(data, bytes)
@@ -252,6 +264,9 @@ class _Deadlines:
     # socket, or None; and whether the last look declined to accept.
     turns = None
     declining = False
+    # Whether a large answer was served since free memory was last given
+    # back.
+    release_pending = False
 
     def maintenance(self, now):
         super().maintenance(now)
@@ -259,6 +274,15 @@ class _Deadlines:
         for channel in list(self.active_channels.values()):
             channel.enforce_deadline(clock, self.header_timeout,
                                      self.body_timeout)
+        # Once a burst of large answers is over, not after each: between
+        # requests of a burst the memory would be taken again at once.
+        # (In the event loop's thread, a millisecond at most once a sweep,
+        # never in a request's time.)
+        dispatcher = self.task_dispatcher
+        if (self.release_pending and not dispatcher.active_count
+                and not dispatcher.queue):
+            self.release_pending = False
+            startup.release_free_memory()
 
     def readable(self):
         accepting = super().readable()

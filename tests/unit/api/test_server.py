@@ -1,6 +1,7 @@
 """The API's HTTP server on 127.0.0.1: what it answers when the request
 never reaches the application, and how it stops."""
 
+import ctypes
 import http.client
 import resource
 import socket
@@ -13,6 +14,7 @@ import testtools
 from waitress import adjustments
 
 from ironic_lite.api import server
+from ironic_lite.common import startup
 from tests import base
 from tests import rawhttp
 
@@ -141,6 +143,52 @@ class TestBodies(ServerTestCase):
             b'Connection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n')
         self.assertEqual(200, response.status)
         self.assertEqual(b'{}', response.body)
+
+
+class TestFreeMemoryGivenBack(ServerTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.released = threading.Event()
+        self.useFixture(fixtures.MockPatch(
+            'ironic_lite.common.startup.release_free_memory',
+            side_effect=self.released.set))
+        self.useFixture(fixtures.MockPatchObject(server, 'SWEEP_SECONDS',
+                                                 0.05))
+        self.address = self.start()
+
+    def post(self, size: int) -> None:
+        connection = http.client.HTTPConnection(*self.address, timeout=30)
+        self.addCleanup(connection.close)
+        connection.request('POST', '/', body=b'x' * size)
+        response = connection.getresponse()
+        self.assertEqual(size, len(response.read()))
+
+    def test_once_idle_after_a_large_answer(self):
+        self.post(server.RELEASE_AFTER_BYTES)
+        self.assertTrue(self.released.wait(10))
+
+    def test_not_after_small_answers(self):
+        self.post(server.RELEASE_AFTER_BYTES - 1)
+        # Sweeps go by (the loop's timeout is a sweep): no release.
+        self.assertFalse(self.released.wait(0.5))
+
+
+class TestReleaseFreeMemory(testtools.TestCase):
+
+    def test_only_where_malloc_was_tuned(self):
+        libc = mock.Mock()
+        with mock.patch.object(startup, '_tuned_libc', libc):
+            startup.release_free_memory()
+        libc.malloc_trim.assert_called_once_with(0)
+        with mock.patch.object(startup, '_tuned_libc', None):
+            startup.release_free_memory()  # nothing to call
+
+    def test_glibc_gives_memory_back(self):
+        if not hasattr(ctypes.CDLL(None), 'gnu_get_libc_version'):
+            self.skipTest('not glibc')
+        with mock.patch.object(startup, '_tuned_libc', ctypes.CDLL(None)):
+            startup.release_free_memory()
 
 
 class TestConnectionLimit(ServerTestCase):

@@ -1,8 +1,10 @@
 """How many API worker processes ironic-lite-api starts, and which one
 accepts a connection."""
 
+import gc
 import os
 import socket
+import threading
 import time
 from unittest import mock
 
@@ -142,3 +144,64 @@ class TestSpawnedWorker(base.TestCase):
         with mock.patch.dict(os.environ):
             os.environ.pop(workers._WORKER_ENV, None)
             self.assertIsNone(workers.spawned_worker())
+
+
+class TestForkedWorkers(base.TestCase):
+
+    def fork(self, count: int):
+        with mock.patch.object(workers, '_single_threaded',
+                               return_value=True):
+            forked, worker = workers.ForkedWorkers.fork(count)
+        if worker is not None:
+            # The child: what it was handed, in its exit status.
+            sock, ready, parent, turns = worker
+            good = (parent == os.getppid() and turns.slot == 1
+                    and os.environ.get('HANDED') == 'yes'
+                    and sock.getsockname() == self.address)
+            ready()
+            os._exit(0 if good else 3)
+        self.addCleanup(gc.unfreeze)
+        self.addCleanup(forked.close)
+        return forked
+
+    def setUp(self):
+        super().setUp()
+        self.sock = socket.socket()
+        self.addCleanup(self.sock.close)
+        self.sock.bind(('127.0.0.1', 0))
+        self.address = self.sock.getsockname()
+
+    def test_a_forked_worker_gets_what_a_new_program_would(self):
+        forked = self.fork(1)
+        turns = workers.AcceptTurns.create(2)
+        self.addCleanup(os.close, turns.fileno())
+        pool = workers.SpawnedWorkerPool(
+            self.sock, 1, ['/bin/false'], dict(os.environ, HANDED='yes'),
+            turns=turns, first_slot=1, forked=forked)
+        with mock.patch('os.posix_spawn') as spawn:
+            self.assertTrue(pool.start(30))
+        spawn.assert_not_called()
+        (pid,) = pool.pids
+        self.assertEqual(0, os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+
+    def test_then_new_programs(self):
+        forked = self.fork(1)
+        forked.close()
+        self.assertIsNone(forked.hand_over([self.sock.fileno()], 1, 1, 0, {}))
+
+    def test_those_never_handed_over_end(self):
+        forked = self.fork(2)
+        pids = [pid for pid, _ in forked._waiting]
+        forked.close()
+        for pid in pids:
+            self.assertRaises(ChildProcessError, os.waitpid, pid, 0)
+
+    def test_none_beside_other_threads(self):
+        stop = threading.Event()
+        thread = threading.Thread(target=stop.wait)
+        thread.start()
+        self.addCleanup(thread.join)
+        self.addCleanup(stop.set)
+        with mock.patch('os.fork') as fork:
+            self.assertEqual((None, None), workers.ForkedWorkers.fork(1))
+        fork.assert_not_called()
