@@ -198,16 +198,19 @@ class WorkerPool:
     def pids(self) -> list[int]:
         return sorted(self._children)
 
-    def start(self, timeout: float) -> bool:
-        """Fork every worker; whether they all report ready within
-        ``timeout`` seconds."""
+    def start(self, timeout: float,
+              stop: threading.Event | None = None) -> bool:
+        """Start every worker; whether they all report ready within
+        ``timeout`` seconds. False at once when ``stop`` is set meanwhile
+        (the process is asked to stop while they start)."""
         for slot in self._slots:
             self._start(slot)
         deadline = time.monotonic() + timeout
         ready = 0
         while ready < self._count:
             left = deadline - time.monotonic()
-            if left <= 0 or self._reap():
+            if left <= 0 or self._reap() or (stop is not None
+                                             and stop.is_set()):
                 return False
             readable, _, _ = select.select([self._ready_r], [], [],
                                            min(left, 0.2))

@@ -131,7 +131,7 @@ def _serve(argv: list[str], signals: common.StopSignals, count: int,
             # (An environment variable cannot hold the address's NUL.)
             dict(os.environ, **{_PRIMARY_ENV: primary_address[1:]}),
             turns=turns, first_slot=1, forked=forked)
-    if pool is None or pool.start(WORKER_START_TIMEOUT):
+    if pool is None or pool.start(WORKER_START_TIMEOUT, signals.received):
         url = servers[0].url
         print('ironic-lite is running. API: %s (conductor "%s", database %s'
               '%s)\nTry it from another terminal:\n%sStop it with Ctrl-C.'
@@ -144,6 +144,8 @@ def _serve(argv: list[str], signals: common.StopSignals, count: int,
         else:
             pool.watch(signals.received)
         started = True
+    elif signals.received.is_set():
+        started = True  # asked to stop while the workers started
     else:
         LOG.error('The API workers did not start')
         started = False

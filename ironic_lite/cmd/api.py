@@ -98,12 +98,14 @@ def _serve_with_workers(signals: common.StopSignals, count: int) -> int:
         return 1
     pool = workers.WorkerPool(sock, count, _worker,
                               turns=workers.AcceptTurns.create(count))
-    started = pool.start(WORKER_START_TIMEOUT)
+    started = pool.start(WORKER_START_TIMEOUT, signals.received)
     if started:
         print('ironic-lite-api listening on %s (%d worker processes: %s)'
               % (server.socket_url(sock), count,
                  ' '.join(map(str, pool.pids))), flush=True)
         pool.watch(signals.received)
+    elif signals.received.is_set():
+        started = True  # asked to stop while the workers started
     else:
         LOG.error('The API workers did not start')
     deadline = common.stop_within(CONF.conductor.graceful_shutdown_timeout

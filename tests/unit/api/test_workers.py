@@ -4,6 +4,7 @@ accepts a connection."""
 import gc
 import os
 import socket
+import sys
 import threading
 import time
 from unittest import mock
@@ -205,3 +206,23 @@ class TestForkedWorkers(base.TestCase):
         with mock.patch('os.fork') as fork:
             self.assertEqual((None, None), workers.ForkedWorkers.fork(1))
         fork.assert_not_called()
+
+
+class TestStopWhileStarting(base.TestCase):
+
+    def test_a_stop_ends_the_wait_for_workers(self):
+        # SIGTERM while the workers still start (a loaded machine, a slow
+        # import): the wait ends at once, not when they are ready.
+        sock = socket.socket()
+        self.addCleanup(sock.close)
+        pool = workers.SpawnedWorkerPool(
+            sock, 1, [sys.executable, '-c', 'import time; time.sleep(60)'],
+            dict(os.environ))
+        stop = threading.Event()
+        threading.Timer(0.2, stop.set).start()
+        started = time.monotonic()
+        self.assertFalse(pool.start(60, stop))
+        self.assertLess(time.monotonic() - started, 10)
+        [pid] = pool.pids
+        self.assertFalse(pool.stop(time.monotonic() + 1))
+        self.assertRaises(ChildProcessError, os.waitpid, pid, 0)
