@@ -26,6 +26,7 @@ FLEET = {
     'c1': ('', ('fake-hardware', 'ipmi')),
     'c2': ('', ('fake-hardware', 'ipmi')),
     'c3': ('', ('fake-hardware', 'ipmi')),
+    'c4': ('', ('fake-hardware', 'ipmi')),
     'r1': ('rack2', ('fake-hardware', 'ipmi')),
     'r2': ('rack2', ('ipmi',)),
 }
@@ -327,10 +328,10 @@ class RingPagePlanTests:
         return 'count' if statement.startswith('SELECT count(*)') else 'page'
 
     def test_small_share_is_read_through_its_arcs_only(self):
-        """c1 owns about a third of rings of 1 500 nodes: fewer than a
-        page over its share, so its arcs are read and nothing walked; r2
-        owns half of a ring: its arcs hold more than that, and the ring is
-        walked in id order."""
+        """c1 owns about a quarter of rings of 1 500 nodes (375): fewer
+        than _WALK_FRACTION of a page over its share (720), so its arcs
+        are read and nothing walked; r2 owns half of a ring (750 against
+        360): the ring is walked in id order."""
         self.insert_fleet()
         for hostname in ('c1', 'r2'):
             self.captured_selects(hostname)
