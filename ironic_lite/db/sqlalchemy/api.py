@@ -406,8 +406,10 @@ def _build_ring_page_select(plan: tuple, columns: tuple[str, ...] | None,
              for ring, arcs, walk in plan if walk]
     if columns is not None and len(walks) == len(plan) and (
             len(walks) == 1 or dialect in _MERGING_DIALECTS):
-        # Walks only: each ring read in id order with its rows (the table
-        # read only for the entries on the arcs), merged by id.
+        # Walks only: each ring read in id order with its rows, merged by
+        # id. On SQLite a list page's columns are in the ring-page index
+        # (migration 0008): no row is read; other columns are read from
+        # the table for the entries on the arcs only.
         walks = [walk.with_only_columns(*shown) for walk in walks]
         if len(walks) == 1:
             return walks[0].order_by(
