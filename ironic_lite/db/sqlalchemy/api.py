@@ -265,18 +265,17 @@ _RING_PAGE_MARKER = 'ring_page_marker'
 _WALK_MEMO_SECONDS = 60.0
 _WALK_MEMO_SIZE = 1024
 
-# A walk fills a page after about ``limit / share`` entries of a ring,
-# read in order and checked from the ring-page index (which holds the
-# list page's columns: no row read). Each entry of the arcs costs more:
-# it is sorted with the others, and a page's rows are then read by
-# primary key. A ring is walked once its arcs hold more than this
-# fraction of what a walk reads. Measured (issue #10, 2 rings of 2 500
-# nodes, a conductor owning about half of each, a page of 1 000): on
-# SQLite the walk costs 0.82 of the arcs' read (instructions); on a
-# freshly loaded PostgreSQL a third of it, the 30-odd arms' planning
-# included. At a sixteenth of rings of 25 000 the arcs stay cheaper
-# everywhere (on SQLite, a walk of 16 000 entries costs 1.8 times the
-# arcs' 3 500).
+# A walk reads about ``limit / share`` entries for a page, checked from
+# the ring-page index (on SQLite the list page's columns too: no row
+# read). Each entry of the arcs costs more: it is sorted with the others,
+# and the page's rows are then read by primary key. Rings are walked once
+# the conductor's nodes on them are more than this fraction of what the
+# walk reads (see _ring_page_plan). Measured on SQLite (issue #10,
+# instructions of the statement): a walk costs about 2.8 thousand per
+# entry, the arcs 4.4 thousand per node, hence 0.6. At 10 000 nodes / 4
+# conductors (a share of 0.38 of two rings, 1 855 nodes) the walk costs
+# 15.1 million against the arcs' 18.4; at 100 000 / 32 (a sixteenth,
+# 3 479 nodes) the arcs 24.0 million against a walk's 42.5.
 _WALK_FRACTION = 0.6
 
 # Arms of a page statement's UNION ALL at most, an arc or a walk each
@@ -289,24 +288,28 @@ def _ring_page_plan(connection, ring_arcs: RingArcs, others: dict,
                     limit: int, walk_memo: dict) -> tuple:
     """``((ring, arcs, walk), ...)``: the rings of a page with a share,
     and whether each is walked in id order (True) or read through its
-    arcs. A ring is read through its arcs when they hold at most
-    ``_WALK_FRACTION * limit / share`` nodes matching ``others`` (and
-    never fewer than a page): counted up to that many, and remembered in
+    arcs.
+
+    A page takes its nodes from the rings in proportion to the nodes each
+    holds on the arcs (ids interleave): walking a ring reads about its part
+    of the page over its share, against its part of the conductor's nodes
+    through the arcs. The part cancels out: a ring is walked when the
+    conductor's nodes on all its rings (matching ``others``) are more than
+    ``_WALK_FRACTION * limit / share``, and never fewer than a page. Each
+    ring's arcs are counted up to that many, and the count remembered in
     ``walk_memo`` for a while."""
     others_key = repr(sorted(others.items()))
     now = time.monotonic()
-    plan = []
-    # Each walk is an arm of the page's UNION ALL too.
-    arcs_read = len(ring_arcs)
+    counted = []
     for ring, arcs in ring_arcs.items():
         arcs = tuple(arcs)
         share = _share(arcs)
         if not share:
             continue
+        cap = max(limit, int(_WALK_FRACTION * limit / share))
         memo_key = (ring, arcs, others_key, limit)
         known = walk_memo.get(memo_key)
         if known is None or known[0] <= now:
-            cap = max(limit, int(_WALK_FRACTION * limit / share))
             found = 0
             for arms in _arc_arms(ring, arcs, ()):
                 arms = [_node_filters(arm, others) for arm in arms]
@@ -318,9 +321,14 @@ def _ring_page_plan(connection, ring_arcs: RingArcs, others: dict,
                     break
             if len(walk_memo) >= _WALK_MEMO_SIZE:
                 walk_memo.clear()
-            known = walk_memo[memo_key] = (now + _WALK_MEMO_SECONDS,
-                                           found > cap)
-        walk = known[1] or arcs_read + len(arcs) > _PAGE_ARMS
+            known = walk_memo[memo_key] = (now + _WALK_MEMO_SECONDS, found)
+        counted.append((ring, arcs, cap, known[1]))
+    nodes = sum(found for _, _, _, found in counted)
+    plan = []
+    # Each walk is an arm of the page's UNION ALL too.
+    arcs_read = len(ring_arcs)
+    for ring, arcs, cap, _ in counted:
+        walk = nodes > cap or arcs_read + len(arcs) > _PAGE_ARMS
         if not walk:
             arcs_read += len(arcs)
         plan.append((ring, arcs, walk))
