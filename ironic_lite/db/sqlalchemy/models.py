@@ -104,8 +104,9 @@ class ConductorHardwareInterface(TimestampMixin, Base):
                         server_default=sa.false())
 
 
-# The columns a node list page shows by default (uuid and id are the
-# others), held by SQLite's ring-page index.
+# The columns a node list page shows by default (api/controllers/v1/node.py
+# DEFAULT_FIELDS; the page reads the id too), held by SQLite's ring-page
+# index after its key.
 RING_PAGE_SHOWN = ('name', 'instance_uuid', 'power_state',
                    'provision_state', 'maintenance', 'uuid')
 
