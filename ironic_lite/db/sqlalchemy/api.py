@@ -266,6 +266,19 @@ _RING_PAGE_MARKER = 'ring_page_marker'
 _WALK_MEMO_SECONDS = 60.0
 _WALK_MEMO_SIZE = 1024
 
+# A walk reads about ``limit / share`` entries for a page, checked from
+# the ring-page index (on SQLite the list page's columns too: no row
+# read). Each entry of the arcs costs more: it is sorted with the others,
+# and the page's rows are then read by primary key. Rings are walked once
+# the conductor's nodes on them are more than this fraction of what the
+# walk reads (see _ring_page_plan). Measured on SQLite (issue #10,
+# instructions of the statement): a walk costs about 2.8 thousand per
+# entry, the arcs 4.4 thousand per node, hence 0.6. At 10 000 nodes / 4
+# conductors (a share of 0.38 of two rings, 1 855 nodes) the walk costs
+# 15.1 million against the arcs' 18.4; at 100 000 / 32 (a sixteenth,
+# 3 479 nodes) the arcs 24.0 million against a walk's 42.5.
+_WALK_FRACTION = 0.6
+
 # Arms of a page statement's UNION ALL at most, an arc or a walk each
 # (SQLite allows 500 in a compound SELECT): rings whose arcs would make
 # more are walked.
@@ -276,23 +289,28 @@ def _ring_page_plan(connection, ring_arcs: RingArcs, others: dict,
                     limit: int, walk_memo: dict) -> tuple:
     """``((ring, arcs, walk), ...)``: the rings of a page with a share,
     and whether each is walked in id order (True) or read through its
-    arcs. A ring is read through its arcs when they hold at most
-    ``limit / share`` nodes matching ``others``: counted up to that many,
-    and remembered in ``walk_memo`` for a while."""
+    arcs.
+
+    A page takes its nodes from the rings in proportion to the nodes each
+    holds on the arcs (ids interleave): walking a ring reads about its part
+    of the page over its share, against its part of the conductor's nodes
+    through the arcs. The part cancels out: a ring is walked when the
+    conductor's nodes on all its rings (matching ``others``) are more than
+    ``_WALK_FRACTION * limit / share``, and never fewer than a page. Each
+    ring's arcs are counted up to that many, and the count remembered in
+    ``walk_memo`` for a while."""
     others_key = repr(sorted(others.items()))
     now = time.monotonic()
-    plan = []
-    # Each walk is an arm of the page's UNION ALL too.
-    arcs_read = len(ring_arcs)
+    counted = []
     for ring, arcs in ring_arcs.items():
         arcs = tuple(arcs)
         share = _share(arcs)
         if not share:
             continue
+        cap = max(limit, int(_WALK_FRACTION * limit / share))
         memo_key = (ring, arcs, others_key, limit)
         known = walk_memo.get(memo_key)
         if known is None or known[0] <= now:
-            cap = max(limit, int(limit / share))
             found = 0
             for arms in _arc_arms(ring, arcs, ()):
                 arms = [_node_filters(arm, others) for arm in arms]
@@ -304,9 +322,14 @@ def _ring_page_plan(connection, ring_arcs: RingArcs, others: dict,
                     break
             if len(walk_memo) >= _WALK_MEMO_SIZE:
                 walk_memo.clear()
-            known = walk_memo[memo_key] = (now + _WALK_MEMO_SECONDS,
-                                           found > cap)
-        walk = known[1] or arcs_read + len(arcs) > _PAGE_ARMS
+            known = walk_memo[memo_key] = (now + _WALK_MEMO_SECONDS, found)
+        counted.append((ring, arcs, cap, known[1]))
+    nodes = sum(found for _, _, _, found in counted)
+    plan = []
+    # Each walk is an arm of the page's UNION ALL too.
+    arcs_read = len(ring_arcs)
+    for ring, arcs, cap, _ in counted:
+        walk = nodes > cap or arcs_read + len(arcs) > _PAGE_ARMS
         if not walk:
             arcs_read += len(arcs)
         plan.append((ring, arcs, walk))
@@ -367,11 +390,19 @@ def _build_ring_page_select(plan: tuple, columns: tuple[str, ...] | None,
     order = sa.desc if descending else sa.asc
     marker = sa.bindparam(_RING_PAGE_MARKER)
 
-    def narrowed(query):
+    def narrowed(query, arc: bool = False):
         query = narrow(query)
         if with_marker:
-            query = query.where(node.id < marker if descending
-                                else node.id > marker)
+            # An arc's read checks the marker from the ring index: as
+            # "id > :marker", PostgreSQL's planner, on a table without
+            # statistics yet (a fresh load, before autovacuum's first
+            # ANALYZE), read each arc through the primary key from the
+            # marker on, the rest of the table for every arc (3.5 s for a
+            # second page at 100 000 nodes / 32 conductors, against 28 ms
+            # for the first). "id + 0" is no range of the primary key.
+            key = node.id + sa.literal_column('0') if arc else node.id
+            query = query.where(key < marker if descending
+                                else key > marker)
         return query
 
     if columns is None:
@@ -384,8 +415,10 @@ def _build_ring_page_select(plan: tuple, columns: tuple[str, ...] | None,
              for ring, arcs, walk in plan if walk]
     if columns is not None and len(walks) == len(plan) and (
             len(walks) == 1 or dialect in _MERGING_DIALECTS):
-        # Walks only: each ring read in id order with its rows (the table
-        # read only for the entries on the arcs), merged by id.
+        # Walks only: each ring read in id order with its rows, merged by
+        # id. On SQLite a list page's columns are in the ring-page index
+        # (migration 0008): no row is read; other columns are read from
+        # the table for the entries on the arcs only.
         walks = [walk.with_only_columns(*shown) for walk in walks]
         if len(walks) == 1:
             return walks[0].order_by(
@@ -393,7 +426,8 @@ def _build_ring_page_select(plan: tuple, columns: tuple[str, ...] | None,
                 order(node.id)).limit(limit)
         return (sa.union_all(*walks)
                 .order_by(order(sa.literal_column('id'))).limit(limit))
-    reads = [narrowed(arm) for ring, arcs, walk in plan if not walk
+    reads = [narrowed(arm, arc=True)
+             for ring, arcs, walk in plan if not walk
              for arms in _arc_arms(ring, arcs, ()) for arm in arms]
     for walk in walks:
         # The order spelt as the index's: a server then reads the page in

@@ -47,6 +47,26 @@ def _server_defaults_differ(context, inspected_column, metadata_column,
             != _normal_default(rendered_metadata_default))
 
 
+def models_on(dialect: str) -> sa.MetaData:
+    """The models' tables as ``dialect`` gets them: without the indexes
+    made for other databases only (``Index.ddl_if``), which alembic's
+    autogenerate does not tell apart."""
+    metadata = sa.MetaData()
+    for table in models.Base.metadata.sorted_tables:
+        copy = table.to_metadata(metadata)
+        copy.indexes = set()
+        for index in table.indexes:
+            condition = index._ddl_if
+            if condition is not None and condition.dialect is not None:
+                wanted = condition.dialect
+                if dialect not in ((wanted,) if isinstance(wanted, str)
+                                   else wanted):
+                    continue
+            sa.Index(index.name, *(copy.c[c.name] for c in index.columns),
+                     unique=index.unique, **index.dialect_kwargs)
+    return metadata
+
+
 def schema_differences(engine) -> list:
     """What alembic's autogenerate would change to make the database match
     the models: tables, columns, types, nullability, server defaults,
@@ -56,7 +76,8 @@ def schema_differences(engine) -> list:
             connection, opts={
                 'compare_type': True,
                 'compare_server_default': _server_defaults_differ})
-        return autogenerate.compare_metadata(context, models.Base.metadata)
+        return autogenerate.compare_metadata(
+            context, models_on(engine.dialect.name))
 
 
 def schema_snapshot(engine) -> dict:
@@ -179,6 +200,37 @@ class MigrationTests:
                     ":created)"),
                 {'uuid': uuidutils.generate_uuid(), 'created': _CREATED})
 
+    # The ring-page index of 0008 on this database.
+    RING_PAGE_COLUMNS = ('conductor_group', 'driver', 'id', 'ring_position')
+
+    def test_0008_ring_page_index_of_an_existing_database(self):
+        engine = self.new_engine()
+        migration.upgrade('0007', engine=engine)
+        uuids = [uuidutils.generate_uuid() for _ in range(5)]
+        with engine.begin() as connection:
+            for number, uuid in enumerate(uuids):
+                connection.execute(sa.text(
+                    "INSERT INTO nodes (uuid, name, driver, ring_position, "
+                    "power_state, created_at) VALUES (:uuid, :name, "
+                    "'ipmi', :position, 'power on', :created)"),
+                    {'uuid': uuid, 'name': 'node-%d' % number,
+                     'position': ring_position.ring_position(uuid),
+                     'created': _CREATED})
+
+        migration.upgrade('head', engine=engine)
+
+        indexes = {i['name']: tuple(i['column_names'])
+                   for i in sa.inspect(engine).get_indexes('nodes')}
+        self.assertEqual(self.RING_PAGE_COLUMNS,
+                         indexes['nodes_ring_page_idx'])
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text(
+                "SELECT uuid, name, power_state FROM nodes WHERE "
+                "conductor_group = '' AND driver = 'ipmi' ORDER BY id"))
+            self.assertEqual(
+                [(uuid, 'node-%d' % number, 'power on')
+                 for number, uuid in enumerate(uuids)], rows.all())
+
     def test_create_schema_builds_the_schema_upgrade_builds(self):
         upgraded = self.new_engine()
         migration.upgrade(engine=upgraded)
@@ -236,6 +288,8 @@ class TestFrozenRingPosition(base.TestCase):
 
 class TestMigrationsSQLite(MigrationTests, base.TestCase):
     backend = db_base.SQLITE
+    RING_PAGE_COLUMNS = (MigrationTests.RING_PAGE_COLUMNS
+                         + models.RING_PAGE_SHOWN)
 
 
 class TestMigrationsMySQL(MigrationTests, base.TestCase):
