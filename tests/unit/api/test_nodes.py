@@ -486,9 +486,10 @@ class TestWriteCosts(NodeTestCase):
     a slower write, with nothing else to show it."""
 
     def count_statements(self, request) -> tuple:
-        """(transactions begun, statements on nodes) ``request()`` made
-        (the API's reads of the alive conductors come and go with its
-        caches)."""
+        """(transactions begun for statements on nodes, statements on
+        nodes) ``request()`` made (the API's reads of the alive conductors
+        come and go with its caches: a BEGIN counts when the connection's
+        next statement is on nodes)."""
         seen = []
 
         def statement(conn, cursor, text, *args):
@@ -496,7 +497,10 @@ class TestWriteCosts(NodeTestCase):
             # whose reads come when they come.
             if threading.current_thread().name in _CONDUCTOR_THREADS:
                 return
-            seen.append(' '.join(text.split()))
+            seen.append((id(conn), ' '.join(text.split())))
+
+        def on_nodes(text):
+            return ' nodes ' in text + ' ' or ' nodes(' in text
 
         engine = self.dbapi.engine
         sa.event.listen(engine, 'before_cursor_execute', statement)
@@ -504,9 +508,14 @@ class TestWriteCosts(NodeTestCase):
             request()
         finally:
             sa.event.remove(engine, 'before_cursor_execute', statement)
-        on_nodes = [text.split()[0] for text in seen
-                    if ' nodes ' in text + ' ' or ' nodes(' in text]
-        return sum(text.startswith('BEGIN') for text in seen), on_nodes
+        begun = 0
+        for index, (conn, text) in enumerate(seen):
+            following = [later for other, later in seen[index + 1:]
+                         if other == conn][:1]
+            begun += (text.startswith('BEGIN') and bool(following)
+                      and on_nodes(following[0]))
+        return begun, [text.split()[0] for _, text in seen
+                       if on_nodes(text)]
 
     def test_post_and_patch(self):
         node = {}
