@@ -4,6 +4,10 @@ Seeds a fleet (``scale.seed``: nodes in 2 groups x 2 hardware types), serves
 the WSGI app in this process (webtest, no network) and asks, in turns so
 that a noisy machine slows them alike, for a plain page, a ``?conductor=``
 page (first and second), the same as details, and the conductor's show.
+The conductor pages are asked for twice in each turn: read by the
+conductors' record of the nodes' conductor (``nodes.served_by``, recorded
+once after seeding, as a conductor would) and from the rings' arcs (the
+record made to name other rings between the two, outside the timing).
 For each: the CPU time of this process per request (median and first
 quartile), the wall time (which holds a database server's own time) and
 the SQL statements per request.
@@ -113,6 +117,19 @@ def main() -> int:
     sa.event.listen(dbapi.engine, 'before_cursor_execute',
                     lambda *args: statements.append(args[2]))
 
+    from ironic_lite import version
+    from ironic_lite.common import hash_ring
+    from ironic_lite.conductor import served_by
+
+    rings = hash_ring.HashRingManager(dbapi).current()
+    served_by.record(dbapi, rings, version.version_string())
+    record = models.ServedByRecord.__table__
+
+    def recorded(fingerprint):
+        with dbapi.engine.begin() as connection:
+            connection.execute(record.update().values(
+                fingerprint=fingerprint))
+
     host = scale.conductors_of(args.conductors)[1][0]
     requests = []
     for name, path in [
@@ -123,15 +140,26 @@ def main() -> int:
              % host),
             ('conductor show', '/v1/conductors/%s' % host)]:
         answer = client.get(path, headers=HEADERS).json
-        requests.append((name, path))
+        pages = [(name, path)]
         if answer.get('next') and 'conductor=' in path:
-            requests.append((name + ', 2nd', '/' + answer['next'].split(
+            pages.append((name + ', 2nd', '/' + answer['next'].split(
                 '://', 1)[1].split('/', 1)[1]))
-    cpu = {name: [] for name, _ in requests}
-    wall = {name: [] for name, _ in requests}
+        for name, path in pages:
+            if '?conductor=' in name:
+                requests.append((name + ' (recorded)', path,
+                                 rings.fingerprint))
+                requests.append((name + ' (arcs)', path, 'other rings'))
+            else:
+                requests.append((name, path, None))
+    cpu = {name: [] for name, _, _ in requests}
+    wall = {name: [] for name, _, _ in requests}
     counted = dict.fromkeys(cpu, 0)
+    now = rings.fingerprint
     for _ in range(args.repeat):
-        for name, path in requests:
+        for name, path, fingerprint in requests:
+            if fingerprint is not None and fingerprint != now:
+                recorded(fingerprint)
+                now = fingerprint
             del statements[:]
             started, cpu_started = time.perf_counter(), time.process_time()
             client.get(path, headers=HEADERS)
@@ -144,7 +172,7 @@ def main() -> int:
              args.repeat))
     print('| request | CPU median | CPU p25 | wall median | statements |')
     print('| --- | --- | --- | --- | --- |')
-    for name, _ in requests:
+    for name, _, _ in requests:
         spent, took = sorted(cpu[name]), sorted(wall[name])
         print('| %s | %.2f ms | %.2f ms | %.2f ms | %.1f |'
               % (name, 1000 * spent[len(spent) // 2],

@@ -41,6 +41,7 @@ class Ring:
 
     def __init__(self, hosts: set[str], partitions: int):
         self.hosts = frozenset(hosts)
+        self.partitions = partitions
         # tooz's points, worked out as tooz does (each host's md5 updated
         # with its name once per partition; the hexdigest after each update
         # is a point) but kept as the hexdigest: fixed-width lowercase hex
@@ -108,6 +109,18 @@ class Rings:
         self.loaded_at = loaded_at
         self.valid_until = valid_until
         self._arcs: dict[str, dict[RingKey, tuple[Arc, ...]]] = {}
+        self._fingerprint: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """What tells these rings apart from others: equal for rings of
+        the same members and partitions, in any process."""
+        if self._fingerprint is None:
+            text = repr(sorted((key, ring.partitions, sorted(ring.hosts))
+                               for key, ring in self.rings.items()))
+            self._fingerprint = hashlib.sha256(
+                text.encode('utf-8')).hexdigest()
+        return self._fingerprint
 
     def get_ring(self, driver: str, conductor_group: str) -> Ring:
         """The ring serving nodes of this hardware type and group.

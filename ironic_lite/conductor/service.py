@@ -20,6 +20,7 @@ from ironic_lite.conductor import host_lock
 from ironic_lite.conductor import inflight
 from ironic_lite.conductor import manager
 from ironic_lite.conductor import pxe_health
+from ironic_lite.conductor import served_by
 from ironic_lite.conf import CONF
 from ironic_lite.db import api as db_api
 from ironic_lite.drivers import hardware_types
@@ -136,6 +137,8 @@ class ConductorService:
                              lambda: deployments.check_deploy_timeouts(
                                  self.manager),
                              CONF.conductor.check_provision_state_interval)
+        self._start_periodic('record-served-by', self._record_served_by,
+                             CONF.conductor.record_served_by_interval)
         if CONF.conductor.pxe_health_interval > 0:
             self._start_thread('pxe-health', self._pxe_health_loop)
         self._start_periodic('conductor-events-prune',
@@ -300,6 +303,21 @@ class ConductorService:
                 # The next pass tries again; the thread must not die.
                 LOG.exception('Taking over nodes failed; trying again in '
                               '%s seconds', interval)
+            # The new rings' record too, not to wait for its next pass.
+            try:
+                self._record_served_by()
+            except inflight.DATABASE_UNREACHABLE as e:
+                LOG.warning('Recording the conductor of the nodes failed, '
+                            'the database is unreachable (%s)', e)
+            except Exception:
+                LOG.exception('Recording the conductor of the nodes failed')
+
+    def _record_served_by(self) -> None:
+        """Record in the nodes the conductors serving them, on this
+        conductor's rings (:mod:`served_by`), unless turned off."""
+        if CONF.conductor.record_served_by_interval > 0:
+            served_by.record(self.dbapi, self.ring_manager.current(),
+                             version.version_string())
 
     def _release_orphaned_locks(self) -> None:
         """Give back the node locks of this conductor that no task holds:

@@ -24,6 +24,16 @@ opts = [
                help='Seconds between two passes in which a conductor takes '
                     'over the nodes the hash ring newly gives it (it also '
                     'makes a pass whenever conductors join or leave).'),
+    cfg.IntOpt('record_served_by_interval',
+               default=10,
+               min=0,
+               help='Seconds between two passes in which a conductor records '
+                    'in each node not recorded yet (new, or whose driver or '
+                    'conductor group changed) the conductor serving it, so '
+                    'that GET /v1/nodes?conductor= reads one range of an '
+                    'index. A pass also follows every change of '
+                    'conductors. 0: never (the API then reads such pages '
+                    'from the hash ring\'s arcs, more slowly).'),
     cfg.IntOpt('node_locked_retry_attempts',
                default=3,
                min=1,

@@ -17,6 +17,8 @@ _API_LINE = re.compile(r'ironic-lite-api listening on (http://\S+)')
 # Fast enough for tests: a conductor is dead 5 s after its last heartbeat.
 HEARTBEAT_INTERVAL = 1
 HEARTBEAT_TIMEOUT = 5
+# Each conductor records the nodes' conductors every 2 s (default 10).
+RECORD_INTERVAL = 2
 # How long the API waits for a conductor's answer.
 RPC_RESPONSE_TIMEOUT = 20
 
@@ -72,6 +74,7 @@ class Cluster:
                 'heartbeat_interval': HEARTBEAT_INTERVAL,
                 'heartbeat_timeout': HEARTBEAT_TIMEOUT,
                 'node_locked_retry_interval': 0.2,
+                'record_served_by_interval': RECORD_INTERVAL,
                 **conductor,
             },
             'database': {'connection': self.database_url},

@@ -86,6 +86,37 @@ class ClusterTestMixin:
             self.assertIn(owners[uuid], members[group], uuid)
         return owners
 
+    def conductor_pages(self, hostname: str) -> list[str]:
+        """The UUIDs of every ``?conductor=`` page, following the next
+        links, in order."""
+        uuids, path = [], '/v1/nodes?conductor=%s&limit=7' % hostname
+        while path:
+            response = self.cluster.get(path)
+            self.assertEqual(200, response.status_code, response.text)
+            body = response.json()
+            uuids += [node['uuid'] for node in body['nodes']]
+            path = body.get('next', '').split('/v1', 1)[-1]
+            path = '/v1' + path if path else None
+        return uuids
+
+    def assert_pages_match_owners(self) -> None:
+        """Each conductor's pages hold the nodes the API names it for,
+        once each, in order."""
+        owners = self.cluster.node_owners()
+        for hostname in {self.c1, self.c2, self.c3}:
+            pages = self.conductor_pages(hostname)
+            self.assertEqual(sorted(u for u, h in owners.items()
+                                    if h == hostname), sorted(pages))
+            self.assertEqual(len(pages), len(set(pages)))
+
+    def recorded(self) -> bool:
+        """The conductors have recorded every node's conductor."""
+        fingerprint = self.cluster.scalar(
+            'SELECT fingerprint FROM served_by_record')
+        return bool(fingerprint and not fingerprint.startswith(
+            'recording:') and not self.cluster.scalar(
+            'SELECT COUNT(*) FROM nodes WHERE served_by IS NULL'))
+
     def test_every_node_is_served_by_the_conductor_the_api_names(self):
         conductors = self.cli_json('conductor', 'list', openstack=True)
         self.assertEqual(
@@ -100,6 +131,13 @@ class ClusterTestMixin:
         groups = self.create_nodes(300)
         owners = self.assert_owned_within_groups(groups, self.group_members)
         self.assertEqual({self.c1, self.c2, self.c3}, set(owners.values()))
+        # The conductors record each node's conductor (a pass every
+        # [conductor]record_served_by_interval): ?conductor= pages say the
+        # same before and after.
+        self.assert_pages_match_owners()
+        wait_for(self.recorded, timeout=cluster_mod.RECORD_INTERVAL + 20,
+                 message='the nodes\' conductors to be recorded')
+        self.assert_pages_match_owners()
         # Creation already ran on the named conductor; an update through
         # RPC must land there too, for every node.
         self.cluster.execute('UPDATE nodes SET conductor_affinity = NULL')
@@ -124,6 +162,12 @@ class ClusterTestMixin:
             groups, {DEFAULT_GROUP: {self.c2}, RACK2: {self.c3}})
         for uuid in c1_nodes:
             self.assertEqual(self.c2, owners[uuid])
+        # ?conductor= pages too, whether the new rings are recorded yet or
+        # not.
+        self.assertEqual(sorted(u for u, h in owners.items()
+                                if h == self.c2),
+                         sorted(self.conductor_pages(self.c2)))
+        self.assertEqual([], self.conductor_pages(self.c1))
 
         # Back again: it takes its share back, and does the work for it.
         self.cluster.start_conductor('c1', DEFAULT_GROUP)

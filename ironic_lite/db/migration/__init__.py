@@ -55,4 +55,8 @@ def create_schema(engine=None) -> None:
         raise RuntimeError('The database already has a schema; use '
                            '"ironic-lite-dbsync upgrade".')
     models.Base.metadata.create_all(engine)
+    with engine.begin() as connection:
+        # As migration 0009: nodes.served_by not recorded yet.
+        connection.execute(models.ServedByRecord.__table__.insert(),
+                           {'id': 1})
     alembic.command.stamp(_config(engine), 'head')

@@ -1,5 +1,6 @@
 """The SQLAlchemy implementation of the database interface."""
 
+import bisect
 import contextlib
 import dataclasses
 import datetime
@@ -240,6 +241,149 @@ def _ring_page(session, filters: dict, limit: int, sort_dir: str,
     if dialect not in _ORDERED_PAGE_DIALECTS:
         rows.sort(key=row_id, reverse=descending)
     return rows
+
+
+def _served_by_page(connection, served_by: tuple[str, str], filters: dict,
+                    limit: int, sort_dir: str, marker,
+                    columns: tuple[str, ...]) -> list:
+    """A page of :func:`_ring_page`'s plain rows read by the conductor
+    recorded as serving each node (``nodes.served_by``), at the cost of a
+    plain page: in one statement, one range of an index for the nodes
+    recorded as served by ``hostname``, and another for the nodes not
+    recorded yet (NULL), up to a page of them, whose place on the rings is
+    checked here.
+
+    Only while the recorded rings (``served_by_record``) are the rings the
+    arcs come from, which the statement itself checks: it reads nothing
+    otherwise. [] for :func:`_ring_page` to answer: nothing read (other
+    rings recorded, or truly no node), a page of nodes not recorded yet
+    that does not reach the end of the conductor's page, and filters that
+    are not bound (:data:`_BOUND_NODE_FILTERS`).
+    """
+    hostname, fingerprint = served_by
+    others = {k: v for k, v in filters.items()
+              if k != 'ring_arcs' and v is not None}
+    if not _BOUND_NODE_FILTERS.issuperset(others):
+        return []
+    descending = sort_dir == 'desc'
+    params = _bound_filter_values(others)
+    params.update(served_by_host=hostname,
+                  served_by_fingerprint=fingerprint)
+    if marker is not None:
+        params[_RING_PAGE_MARKER] = marker.id
+    shape = (columns, descending, marker is not None,
+             tuple(sorted(others)), limit, connection.dialect.name)
+    # Every node recorded: the recorded nodes' range alone, in order.
+    rows = connection.execute(_served_by_page_select(*shape, False),
+                              params).all()
+    if rows:
+        return rows
+    rows = connection.execute(_served_by_page_select(*shape, True),
+                              params).all()
+    # The row's ring, NULL for the recorded nodes: after the columns and
+    # the id.
+    at = len(columns) + ('id' not in columns)
+    row_id = operator.itemgetter(_row_id_index(columns))
+    page = [row for row in rows if row[at] is None]
+    unrecorded = [row for row in rows if row[at] is not None]
+    if unrecorded:
+        on_arcs = _on_arcs_of(tuple(sorted(
+            (ring, tuple(arcs))
+            for ring, arcs in filters['ring_arcs'].items())))
+        page += [row for row in unrecorded
+                 if on_arcs(row[at], row[at + 1], row[at + 2])]
+    page.sort(key=row_id, reverse=descending)
+    if len(unrecorded) >= limit:
+        # More nodes not recorded may follow the last one read, the
+        # conductor's among them: the page holds up to it.
+        last = (min if descending else max)(map(row_id, unrecorded))
+        page = [row for row in page
+                if (row_id(row) >= last if descending
+                    else row_id(row) <= last)]
+        if len(page) < limit:
+            return []
+    return page[:limit]
+
+
+@functools.lru_cache(maxsize=256)
+def _served_by_page_select(columns: tuple[str, ...], descending: bool,
+                           with_marker: bool, filter_names: tuple[str, ...],
+                           limit: int, dialect: str,
+                           unrecorded_too: bool) -> sa.Select:
+    """A statement of :func:`_served_by_page`, with the filters
+    ``filter_names`` bound as :func:`_bound_node_filters` binds them: rows
+    of ``columns``.
+
+    ``unrecorded_too``: the nodes not recorded as well, each row followed
+    by its id and the node's ring (conductor_group, driver,
+    ring_position) for those, NULLs for the others. Otherwise the
+    recorded nodes' page alone, as one range of the index and nothing
+    else (a UNION ALL of two ranges, each a subquery, cost SQLite half as
+    much again as the plain page), where no node at all is not recorded."""
+    node = models.Node
+    record = models.ServedByRecord.__table__
+    order = sa.desc if descending else sa.asc
+    shown = list(_node_rows_select(columns).selected_columns)
+    if 'id' not in columns and unrecorded_too:
+        # To merge the two ranges by.
+        shown.append(node.id)
+    ring = (node.conductor_group, node.driver, node.ring_position)
+    recorded = (sa.select(record.c.fingerprint).where(record.c.id == 1)
+                .scalar_subquery()
+                == sa.bindparam('served_by_fingerprint'))
+    marker = sa.bindparam(_RING_PAGE_MARKER)
+    host = sa.bindparam('served_by_host')
+
+    def part(query, order_by):
+        query = _bound_node_filters(query.where(recorded), filter_names)
+        return query.order_by(*order_by).limit(limit)
+
+    # The recorded nodes: one range of nodes_served_by_idx, in its order.
+    served = sa.select(*shown)
+    if unrecorded_too:
+        served = served.add_columns(*(sa.null().label('ring_%d' % i)
+                                      for i in range(len(ring))))
+    else:
+        served = served.where(~sa.exists().where(node.served_by.is_(None)))
+    if dialect != 'postgresql':
+        served = served.where(node.served_by == host)
+        if with_marker:
+            served = served.where(node.id < marker if descending
+                                  else node.id > marker)
+    else:
+        # PostgreSQL's planner, told "served_by = :host", found the page's
+        # order in the primary key too, and preferred reading the table
+        # in id order and skipping the other conductors' nodes (three of
+        # four of them) to the index's range: its heap is in id order, not
+        # in served_by's. As a range of (served_by, id), only the index
+        # gives the order; after a marker the range starts at it.
+        if not with_marker:
+            served = served.where(node.served_by >= host,
+                                  node.served_by <= host)
+        elif descending:
+            served = served.where(
+                sa.tuple_(node.served_by, node.id) < sa.tuple_(host, marker),
+                node.served_by >= host)
+        else:
+            served = served.where(
+                sa.tuple_(node.served_by, node.id) > sa.tuple_(host, marker),
+                node.served_by <= host)
+    served = part(served, (order(node.served_by), order(node.id)))
+    if not unrecorded_too:
+        return served
+
+    # The nodes not recorded yet: the NULLs' range of the same index (few,
+    # unless the conductors do not record), in id order.
+    unrecorded = sa.select(*shown, *ring).where(node.served_by.is_(None))
+    if with_marker:
+        unrecorded = unrecorded.where(node.id < marker if descending
+                                      else node.id > marker)
+    # In the index's order: PostgreSQL sorts the NULLs' range by id
+    # otherwise, and MariaDB sorts it unless told by id alone.
+    unrecorded = part(unrecorded, (order(node.served_by), order(node.id))
+                      if dialect == 'postgresql' else (order(node.id),))
+    return sa.union_all(sa.select(served.subquery()),
+                        sa.select(unrecorded.subquery()))
 
 
 # Where a page's rows, read by primary key in the order of its sorted
@@ -503,14 +647,11 @@ def _arc_arms(ring: tuple[str, str], arcs: tuple,
             for start in range(0, len(arms), _ARMS_PER_STATEMENT)]
 
 
-def _on_arcs(arcs: tuple):
-    """Whether a node's ring_position is on ``arcs``, as a search tree.
-
-    A ring walked in id order checks the position of every entry it
-    reads. An OR of the arcs compared it with each arc's bounds in turn,
-    two dozen comparisons for a node on none of 17 arcs; this CASE
-    bisects the arcs' bounds, about log2 of their number.
-    """
+def _arc_flips(arcs: tuple) -> tuple[list, list]:
+    """``(bounds, values)`` of ``arcs``: the sorted bounds of the arcs,
+    and whether a position is on the arcs, ``values[i]`` for the positions
+    from ``bounds[i - 1]`` (included; any for 0) to ``bounds[i]``
+    (excluded): ``values[bisect_right(bounds, position)]``."""
     # (bound, whether the positions from this bound on are on the arcs)
     flips = []
     for low, high in arcs:
@@ -522,9 +663,33 @@ def _on_arcs(arcs: tuple):
     # Disjoint arcs, in any order, adjacent ones perhaps not merged (a
     # flip out and a flip in at one bound leave it in).
     first = any(low is None for low, _ in arcs)
-    # values[i]: on the arcs between flips[i - 1] and flips[i].
-    values = [first] + [on for _, on in flips]
-    bounds = [bound for bound, _ in flips]
+    return [bound for bound, _ in flips], [first] + [on for _, on in flips]
+
+
+@functools.lru_cache(maxsize=256)
+def _on_arcs_of(rings: tuple) -> Callable[[str, str, str], bool]:
+    """Whether a node of (conductor_group, driver, ring_position) is on
+    the arcs of ``rings`` (``((ring, arcs), ...)``), in Python."""
+    flips = {ring: _arc_flips(arcs) for ring, arcs in rings if arcs}
+
+    def on_arcs(group: str, driver: str, position: str) -> bool:
+        found = flips.get((group, driver))
+        if found is None:
+            return False
+        bounds, values = found
+        return values[bisect.bisect_right(bounds, position)]
+    return on_arcs
+
+
+def _on_arcs(arcs: tuple):
+    """Whether a node's ring_position is on ``arcs``, as a search tree.
+
+    A ring walked in id order checks the position of every entry it
+    reads. An OR of the arcs compared it with each arc's bounds in turn,
+    two dozen comparisons for a node on none of 17 arcs; this CASE
+    bisects the arcs' bounds, about log2 of their number.
+    """
+    bounds, values = _arc_flips(arcs)
     column = models.Node.ring_position
 
     def tree(start: int, end: int):
@@ -910,6 +1075,45 @@ _RELEASE = models.Node.__table__.update().where(
     models.Node.__table__.c.id == sa.bindparam('node_id_')).where(
     models.Node.__table__.c.reservation == sa.bindparam('tag_')).values(
     reservation=None)
+
+
+@functools.lru_cache(maxsize=2)
+def _served_by_inputs(unrecorded_only: bool) -> sa.Select:
+    """What a conductor's pass reads of the nodes (see
+    :meth:`Connection.get_served_by_inputs`), in id order."""
+    node = models.Node
+    query = (sa.select(node.id, node.conductor_group, node.driver,
+                       node.ring_position, node.served_by)
+             .where(node.id > sa.bindparam('after_')))
+    if unrecorded_only:
+        query = query.where(node.served_by.is_(None)).order_by(
+            node.served_by, node.id)
+    else:
+        query = query.order_by(node.id)
+    return query.limit(sa.bindparam('limit_'))
+
+
+def _served_by_kept(values: dict) -> dict:
+    """``values`` of a node's write, and its served_by forgotten (NULL)
+    when they change what ring the node is on: it was the conductor of the
+    node's old ring."""
+    if 'driver' in values or 'conductor_group' in values:
+        return {**values, 'served_by': None}
+    return values
+
+
+_SERVED_BY_FINGERPRINT = sa.select(
+    models.ServedByRecord.fingerprint).where(models.ServedByRecord.id == 1)
+# Written where the node is still of the ring it was worked out for. Its
+# updated_at stays: the node did not change.
+_SERVED_BY_UPDATE = (
+    models.Node.__table__.update()
+    .where(models.Node.__table__.c.id == sa.bindparam('n_id'),
+           models.Node.__table__.c.conductor_group == sa.bindparam('n_group'),
+           models.Node.__table__.c.driver == sa.bindparam('n_driver'))
+    .values(served_by=sa.bindparam('n_host'),
+            updated_at=models.Node.__table__.c.updated_at))
+
 _NODE_INSERT = models.Node.__table__.insert()
 _NODE_INSERT_RETURNING = _NODE_INSERT.returning(*models.Node.__table__.c)
 
@@ -1452,6 +1656,16 @@ class Connection:
         with self._reader() as session:
             return [AliveHardware(*row) for row in session.execute(query)]
 
+    def get_alive_versions(self, heartbeat_after: datetime.datetime
+                           ) -> set[str | None]:
+        """The releases (``version``) of the conductors online with a
+        heartbeat newer than ``heartbeat_after``."""
+        conductor = models.Conductor
+        return {row[0] for row in self._rows(
+            sa.select(conductor.version).distinct()
+            .where(conductor.online.is_(True),
+                   conductor.updated_at >= heartbeat_after))}
+
     def get_offline_conductors(self, heartbeat_before: datetime.datetime
                                ) -> list[str]:
         """Hostnames offline or with no heartbeat since the given time.
@@ -1539,9 +1753,13 @@ class Connection:
         conductor id: nodes with another affinity or none), ring_arcs
         (:data:`RingArcs`, as ``hash_ring.Rings.arcs_of`` gives them),
         ring_keys_in and ring_keys_not_in (``(conductor_group, driver)``
-        pairs: the nodes of those rings, or of none of them) and project
-        (nodes it owns or leases). ``columns``, when given, are the only
-        ones loaded (with id).
+        pairs: the nodes of those rings, or of none of them), project
+        (nodes it owns or leases) and, with ring_arcs, served_by
+        (``(hostname, fingerprint)``: the conductor the arcs are of, and
+        ``hash_ring.Rings.fingerprint`` of the rings they come from; a
+        page of plain rows is then read by ``nodes.served_by`` while those
+        rings are the recorded ones: see :func:`_served_by_page`).
+        ``columns``, when given, are the only ones loaded (with id).
 
         ``plain``: the nodes as plain rows of ``columns`` only, not ORM
         objects, the JSON documents as the text stored (the empty
@@ -1549,6 +1767,9 @@ class Connection:
         decoding them.
         """
         filters = filters or {}
+        served_by = filters.get('served_by')
+        if 'served_by' in filters:
+            filters = {k: v for k, v in filters.items() if k != 'served_by'}
         if plain and _BOUND_NODE_FILTERS.issuperset(
                 filters) and not _is_ring_page(filters, limit, sort_key):
             bound = {name: value for name, value in filters.items()
@@ -1573,6 +1794,14 @@ class Connection:
             if columns is not None:
                 query = query.options(orm.load_only(
                     *(getattr(models.Node, name) for name in columns)))
+        if served_by is not None and plain and _is_ring_page(
+                filters, limit, sort_key):
+            columns = tuple(columns)
+            rows = self._read(lambda connection: _served_by_page(
+                connection, served_by, filters, limit, sort_dir, marker,
+                columns))
+            if rows:
+                return rows
         with self._reader() as session:
             if _is_ring_page(filters, limit, sort_key):
                 return _ring_page(session, filters, limit, sort_dir, marker,
@@ -1618,6 +1847,62 @@ class Connection:
         with self._reader() as session:
             return session.scalar(query)
 
+    # Which conductor serves each node, as the conductors record it
+
+    def get_served_by_fingerprint(self) -> str | None:
+        """The fingerprint of the rings ``nodes.served_by`` was recorded
+        on (``hash_ring.Rings.fingerprint``); None before any record."""
+        rows = self._rows(_SERVED_BY_FINGERPRINT)
+        return rows[0][0] if rows else None
+
+    def get_served_by_inputs(self, unrecorded_only: bool, after: int,
+                             limit: int) -> list:
+        """(id, conductor_group, driver, ring_position, served_by) of the
+        first ``limit`` nodes by id after the id ``after``, of every node or
+        of those whose served_by is not recorded (NULL)."""
+        return self._rows(_served_by_inputs(unrecorded_only),
+                          {'after_': after, 'limit_': limit})
+
+    @_retry_on_deadlock
+    def record_served_by(self, recorded: str | None,
+                         fingerprint: str | None,
+                         served: Iterable[tuple[int, str, str, str]]
+                         ) -> bool:
+        """In one transaction: the record of the rings ``recorded`` (as
+        :meth:`get_served_by_fingerprint` read it) becomes ``fingerprint``
+        (None: no rings' record),
+        and each node of ``served``, ``(id, conductor_group, driver,
+        hostname)``, gets ``hostname`` as its served_by, if its conductor
+        group and driver are still those.
+
+        False, and nothing written, when the record is no longer
+        ``recorded``: another conductor recorded meanwhile. The record's
+        row stays locked to the end, so two records never interleave.
+        """
+        record = models.ServedByRecord.__table__
+        with self._writer() as session:
+            taken = session.execute(
+                record.update()
+                .where(record.c.id == 1,
+                       record.c.fingerprint.is_not_distinct_from(recorded))
+                .values(fingerprint=fingerprint,
+                        updated_at=timeutils.utcnow())).rowcount
+            if not taken:
+                if recorded is not None or session.scalar(
+                        sa.select(sa.func.count()).select_from(record)):
+                    return False
+                # The record's row is missing (a schema made by hand):
+                # made now.
+                session.execute(record.insert(), {
+                    'id': 1, 'fingerprint': fingerprint,
+                    'updated_at': timeutils.utcnow()})
+            parameters = [{'n_id': node_id, 'n_group': group,
+                           'n_driver': driver, 'n_host': hostname}
+                          for node_id, group, driver, hostname in served]
+            if parameters:
+                session.execute(_SERVED_BY_UPDATE, parameters)
+        return True
+
     @_retry_on_deadlock
     def update_node(self, node_id: int, values: dict) -> models.Node:
         """Write ``values`` to a node and return the updated row.
@@ -1625,7 +1910,7 @@ class Connection:
         :raises InvalidParameterValue: ``values`` changes the UUID (the
             node's identity and its place on the hash ring).
         """
-        return self._update(models.Node, node_id, values,
+        return self._update(models.Node, node_id, _served_by_kept(values),
                             lambda: exception.NodeNotFound(node=node_id),
                             _translate_node_duplicate)
 
@@ -1672,6 +1957,7 @@ class Connection:
                 err='Cannot overwrite UUID for an existing Node.')
         if 'reservation' in values:
             raise ValueError('The lock is given back, not written')
+        values = _served_by_kept(values)
         params = {'v_' + name: value for name, value in values.items()}
         params.update(node_id_=node_id, tag_=tag)
         try:

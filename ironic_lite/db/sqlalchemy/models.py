@@ -129,6 +129,16 @@ class Node(TimestampMixin, Base):
                      dialect=('postgresql', 'mysql', 'mariadb')),
         sa.Index('nodes_ring_page_idx', 'conductor_group', 'driver', 'id',
                  'ring_position', *RING_PAGE_SHOWN).ddl_if(dialect='sqlite'),
+        # A conductor's nodes in id order, by the conductor recorded as
+        # serving them (served_by, below): a ?conductor= page reads one
+        # range. On SQLite with what the page shows, and the ring columns
+        # for the nodes not recorded yet (NULL), so that the page reads the
+        # index alone; elsewhere the key only, as nodes_ring_page_idx.
+        sa.Index('nodes_served_by_idx', 'served_by', 'id').ddl_if(
+            dialect=('postgresql', 'mysql', 'mariadb')),
+        sa.Index('nodes_served_by_idx', 'served_by', 'id',
+                 *RING_PAGE_SHOWN, 'conductor_group', 'driver',
+                 'ring_position').ddl_if(dialect='sqlite'),
         sa.Index('nodes_provision_state_idx', 'provision_state'),
         sa.Index('nodes_reservation_idx', 'reservation'),
         sa.Index('nodes_owner_idx', 'owner'),
@@ -148,6 +158,13 @@ class Node(TimestampMixin, Base):
     conductor_group = sa.Column(sa.String(255), nullable=False, default='',
                                 server_default='')
     reservation = sa.Column(sa.String(255))
+    # The conductor serving the node on the rings of
+    # ServedByRecord.fingerprint ('' for none of them), as the conductors
+    # record it; NULL until recorded, and again once the node's driver or
+    # conductor group changes. Never shown: the API names a node's
+    # conductor from its own rings; it reads a conductor's nodes by this
+    # column only while its rings are the recorded ones.
+    served_by = sa.Column(sa.String(255))
     conductor_affinity = sa.Column(
         sa.Integer,
         sa.ForeignKey('conductors.id', name='nodes_conductor_affinity_fk',
@@ -201,6 +218,20 @@ class Node(TimestampMixin, Base):
     rescue_interface = sa.Column(sa.String(255))
     storage_interface = sa.Column(sa.String(255))
     vendor_interface = sa.Column(sa.String(255))
+
+
+class ServedByRecord(Base):
+    """The one row saying on which rings ``nodes.served_by`` was worked
+    out: ``hash_ring.Rings.fingerprint`` of them, NULL before the first
+    record. Written in the same transaction as the nodes' column."""
+
+    __tablename__ = 'served_by_record'
+    __table_args__ = (TABLE_OPTIONS,)
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=False)
+    # Or 'recording:' and the fingerprint while a conductor records them.
+    fingerprint = sa.Column(sa.String(80))
+    updated_at = sa.Column(Timestamp)
 
 
 class Port(TimestampMixin, Base):

@@ -11,11 +11,16 @@ import oslo_messaging as messaging
 import sqlalchemy as sa
 from oslo_utils import uuidutils
 
+from ironic_lite import version
 from ironic_lite.api import versions
 from ironic_lite.api.controllers.v1 import node as node_api
 from ironic_lite.common import context
+from ironic_lite.common import hash_ring
 from ironic_lite.conductor import manager
 from ironic_lite.conductor import rpcapi
+from ironic_lite.conductor import served_by
+from ironic_lite.db.sqlalchemy import api as db_sqlalchemy
+from ironic_lite.db.sqlalchemy import models as db_models
 from tests.base import wait_for
 from tests.unit.api import base
 
@@ -478,7 +483,8 @@ class TestNodeChanges(NodeTestCase):
 
 _CONDUCTOR_THREADS = frozenset({
     'heartbeat', 'takeover', 'power-sync', 'power-recovery',
-    'provision-timeouts', 'pxe-health', 'conductor-events-prune'})
+    'provision-timeouts', 'pxe-health', 'conductor-events-prune',
+    'record-served-by'})
 
 
 class TestWriteCosts(NodeTestCase):
@@ -807,3 +813,80 @@ class TestPatchSize(NodeTestCase):
             self.fault(response))
         self.assertEqual({'a': 1}, self.get('/v1/nodes/%s' % node['uuid'])
                          .json['extra'])
+
+
+class TestConductorPagesByRecord(NodeTestCase):
+    """``?conductor=`` pages read by the conductors' record of each node's
+    conductor (``nodes.served_by``) hold what the API's rings give, the
+    nodes not recorded yet included, and are read from the rings' arcs
+    when the record is of other rings."""
+
+    def setUp(self):
+        super().setUp()
+        self.arcs_pages = self.useFixture(fixtures.MockPatchObject(
+            db_sqlalchemy, '_ring_page',
+            side_effect=db_sqlalchemy._ring_page)).mock
+        self.rings = hash_ring.get_manager().current()
+        # The conductor's first pass after joining records its rings.
+        wait_for(lambda: self.dbapi.get_served_by_fingerprint()
+                 == self.rings.fingerprint, message='the first record')
+        # Its next passes when the tests say.
+        self.config(record_served_by_interval=0, group='conductor')
+
+    def record(self):
+        served_by.record(self.dbapi, self.rings, version.version_string())
+
+    def pages_of(self, path) -> list:
+        self.arcs_pages.reset_mock()
+        return [node['name'] for page in self.pages(path)
+                for node in page['nodes']]
+
+    def test_pages_read_the_record(self):
+        names = ['n%d' % i for i in range(7)]
+        for name in names:
+            self.make_node(name=name)
+        self.make_node(name='elsewhere', conductor_group='rack9')
+        # Not recorded yet: read with the record, on the arcs.
+        self.assertEqual(names, self.pages_of(
+            '/v1/nodes?conductor=test-conductor&limit=3'))
+        self.assertEqual(0, self.arcs_pages.call_count)
+        self.record()
+        column = {row.name: row.served_by for row in self.dbapi.get_node_list(
+            columns=('name', 'served_by'), plain=True)}
+        self.assertEqual(dict.fromkeys(names, 'test-conductor',
+                                       ) | {'elsewhere': ''}, column)
+        for path in ('/v1/nodes?conductor=test-conductor&limit=3',
+                     '/v1/nodes/detail?conductor=test-conductor&limit=2',
+                     '/v1/nodes?conductor=test-conductor&limit=3'
+                     '&sort_dir=desc'):
+            expected = names[::-1] if 'desc' in path else names
+            self.assertEqual(expected, self.pages_of(path), path)
+            self.assertEqual(0, self.arcs_pages.call_count, path)
+        self.assertEqual([], self.pages_of('/v1/nodes?conductor=other'))
+
+    def test_a_record_of_other_rings_is_not_read(self):
+        for i in range(3):
+            self.make_node(name='n%d' % i)
+        self.record()
+        record = db_models.ServedByRecord.__table__
+        with self.dbapi.engine.begin() as connection:
+            connection.execute(record.update().values(fingerprint='x' * 64))
+        self.assertEqual(['n0', 'n1', 'n2'], self.pages_of(
+            '/v1/nodes?conductor=test-conductor&limit=2'))
+        self.assertEqual(2, self.arcs_pages.call_count)
+
+    def test_a_node_moved_to_another_ring_is_recorded_again(self):
+        node = self.make_node(name='moving')
+        self.make_node(name='staying')
+        self.record()
+        self.patch_json('/v1/nodes/%s' % node['uuid'],
+                        [{'op': 'replace', 'path': '/driver',
+                          'value': 'ipmi'}])
+        self.assertIsNone(
+            self.dbapi.get_node_by_uuid(node['uuid']).served_by)
+        self.assertEqual(['moving', 'staying'], self.pages_of(
+            '/v1/nodes?conductor=test-conductor'))
+        self.assertEqual(0, self.arcs_pages.call_count)
+        self.record()
+        self.assertEqual('test-conductor',
+                         self.dbapi.get_node_by_uuid(node['uuid']).served_by)

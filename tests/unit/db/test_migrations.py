@@ -231,6 +231,25 @@ class MigrationTests:
                 [(uuid, 'node-%d' % number, 'power on')
                  for number, uuid in enumerate(uuids)], rows.all())
 
+    def test_0009_nodes_of_an_existing_database_are_not_recorded(self):
+        engine = self.new_engine()
+        migration.upgrade('0008', engine=engine)
+        uuid = uuidutils.generate_uuid()
+        with engine.begin() as connection:
+            connection.execute(sa.text(
+                "INSERT INTO nodes (uuid, driver, ring_position, created_at) "
+                "VALUES (:uuid, 'ipmi', :position, :created)"),
+                {'uuid': uuid, 'position': ring_position.ring_position(uuid),
+                 'created': _CREATED})
+
+        migration.upgrade('head', engine=engine)
+
+        with engine.connect() as connection:
+            self.assertEqual([(uuid, None)], connection.execute(sa.text(
+                'SELECT uuid, served_by FROM nodes')).all())
+            self.assertEqual([(1, None)], connection.execute(sa.text(
+                'SELECT id, fingerprint FROM served_by_record')).all())
+
     def test_create_schema_builds_the_schema_upgrade_builds(self):
         upgraded = self.new_engine()
         migration.upgrade(engine=upgraded)
@@ -242,6 +261,11 @@ class MigrationTests:
         self.assertEqual([], schema_differences(created))
         self.assertEqual(schema_snapshot(upgraded), schema_snapshot(created))
         self.check_what_reflection_misses(created)
+        # The one row of served_by_record, on neither rings.
+        for engine in (upgraded, created):
+            with engine.connect() as connection:
+                self.assertEqual([(1, None)], connection.execute(sa.text(
+                    'SELECT id, fingerprint FROM served_by_record')).all())
 
     def test_create_schema_refuses_a_database_with_a_schema(self):
         engine = self.new_engine()

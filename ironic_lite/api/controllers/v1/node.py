@@ -669,8 +669,9 @@ class NodesController(rest.RestController):
                                      % filters['chassis_uuid'])
         hostname = query.pop('conductor', None)
         if hostname:
-            query['ring_arcs'] = rings.rings_for(request).arcs_of(
-                hostname)
+            answering = rings.rings_for(request)
+            query['ring_arcs'] = answering.arcs_of(hostname)
+            query['served_by'] = (hostname, answering.fingerprint)
         orphaned = query.pop('orphaned', None)
         if orphaned is not None:
             query.update(orphans.node_filters(rings.rings_for(request),
