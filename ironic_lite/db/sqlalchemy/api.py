@@ -6,6 +6,7 @@ import datetime
 import functools
 import json
 import operator
+import re
 import sqlite3
 import threading
 import time
@@ -802,6 +803,16 @@ def _ping_unless_unpinged(engine: sa.engine.Engine) -> None:
     pool._pre_ping = False
 
 
+def _empty_document(kind: models.JSONEncoded) -> sa.ColumnElement:
+    """The text of ``kind``'s empty document, as a literal of the
+    statement: not a value bound on every execution (ten of them in a
+    node's row, sent with each read of a prepared statement too)."""
+    text = kind.process_bind_param(kind._empty(), None)
+    if not re.fullmatch(r'[\[\]{}]*', text):
+        raise ValueError('not an empty document: %r' % text)
+    return sa.literal_column("'%s'" % text, sa.Text)
+
+
 @functools.lru_cache(maxsize=256)
 def _node_rows_select(columns: tuple[str, ...]) -> sa.Select:
     """SELECT of node ``columns``, the JSON documents as text (an unset one
@@ -815,8 +826,7 @@ def _node_rows_select(columns: tuple[str, ...]) -> sa.Select:
             return table.c[name]
         return sa.func.coalesce(
             sa.type_coerce(table.c[name], sa.Text),
-            sa.literal(kind.process_bind_param(kind._empty(), None),
-                       sa.Text)).label(name)
+            _empty_document(kind)).label(name)
     return sa.select(*(column(name) for name in columns))
 
 
