@@ -13,6 +13,7 @@ so that both sides share the machine's load. Per request: the API's CPU
     python benchmarks/pg_small_reads.py --ab literals --database \\
         postgresql+psycopg2://postgres@127.0.0.1/
 
+``--ab prepared``: ``[database]prepared_statements`` on and off.
 ``--ab literals``: a node's empty documents written in the statement
 (on) or bound as values on every read (off, as before).
 
@@ -50,7 +51,11 @@ def _literals(dbapi, on: bool) -> None:
         cached.cache_clear()
 
 
-SWITCHES = {'literals': _literals}
+def _prepared(dbapi, on: bool) -> None:
+    dbapi._prepare = on
+
+
+SWITCHES = {'literals': _literals, 'prepared': _prepared}
 
 
 def main() -> int:

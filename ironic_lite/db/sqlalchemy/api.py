@@ -985,6 +985,7 @@ class Connection:
             thread_checkin=False,
             max_retries=CONF.database.max_retries,
             retry_interval=CONF.database.retry_interval)
+        self._prepare = CONF.database.prepared_statements
         self._pool_checked = False
         self._pool_lock = threading.Lock()
         self._local = threading.local()
@@ -1052,7 +1053,7 @@ class Connection:
         built once, not per request: each is compiled once for it."""
         self._pooled()
         found = lean.rows(self._facade.reader.get_engine(), statement,
-                          parameters, _UNPINGED)
+                          parameters, _UNPINGED, self._prepare)
         if found is None:
             found = self._rows(statement, parameters)
         return found
