@@ -31,7 +31,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import db_reads  # noqa: E402
-import scale  # noqa: E402
 
 
 def _literals(dbapi, on: bool) -> None:
@@ -74,26 +73,11 @@ def main() -> int:
 
     from webob import request as webob_request
 
-    import ironic_lite  # noqa: F401
-    from ironic_lite.api import app
-    from ironic_lite.common import rpc
-    from ironic_lite.conf import CONF
-    from ironic_lite.db import api as db_api
-    from ironic_lite.db.sqlalchemy import api as db_sqlalchemy
-
     url, drop = db_reads.scratch_database(args.database, None)
     try:
-        CONF([], project='ironic-lite', default_config_files=[])
-        info = scale.seed(url, args.nodes, args.conductors)
-        CONF.set_override('connection', url, group='database')
-        CONF.set_override('heartbeat_timeout', 86400, group='conductor')
-        CONF.set_override('enabled_hardware_types',
-                          list(scale.HARDWARE_TYPES))
-        rpc.init('fake://')
-        dbapi = db_sqlalchemy.Connection(url)
-        db_api.set_instance(dbapi)
+        info, dbapi, application = db_reads.in_process_api(
+            url, args.nodes, args.conductors)
         driver = db_reads.Driver(dbapi.engine)
-        application = app.setup_app()
         environs = {}
 
         def call(path: str) -> None:

@@ -122,15 +122,20 @@ class SingleReadTests:
             self.dbapi.get_conductor('c1', plain=True),
         ]
 
-    def test_small_reads_go_straight_to_the_driver(self):
+    def _straight(self, read) -> tuple:
+        """(what ``read()`` gives, what each read straight to the driver
+        gave: None for a read through SQLAlchemy)."""
         answers = []
         rows = lean.rows
 
-        def read(*args):
+        def record(*args):
             answers.append(rows(*args))
             return answers[-1]
-        with mock.patch.object(lean, 'rows', side_effect=read):
-            self._small_reads()
+        with mock.patch.object(lean, 'rows', side_effect=record):
+            return read(), answers
+
+    def test_small_reads_go_straight_to_the_driver(self):
+        _, answers = self._straight(self._small_reads)
         self.assertEqual(4, len(answers))
         self.assertNotIn(None, answers)
 
@@ -286,18 +291,6 @@ class TestSingleReadsPostgreSQL(ServerReadTests, db_base.DBLayerTestCase):
         # Reads one after another then share one connection.
         self.dbapi.engine.dispose()
         self.addCleanup(lean._SHARED_SESSIONS.discard, self.dbapi.engine)
-
-    def _straight(self, read) -> tuple[list, list]:
-        """(what ``read()`` gives, what each read straight to the driver
-        gave: None for a read through SQLAlchemy)."""
-        answers = []
-        rows = lean.rows
-
-        def record(*args):
-            answers.append(rows(*args))
-            return answers[-1]
-        with mock.patch.object(lean, 'rows', side_effect=record):
-            return read(), answers
 
     def test_small_reads_prepared_once_per_session(self):
         self._one_pooled_connection()
