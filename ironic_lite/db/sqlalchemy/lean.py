@@ -53,6 +53,11 @@ _PREPARED = 'ironic_lite.lean.prepared'
 # Engines whose server sessions turned out shared (see the module's doc).
 _SHARED_SESSIONS: 'weakref.WeakSet[sa.engine.Engine]' = weakref.WeakSet()
 
+# The most statements prepared on one connection. A node's read has a
+# statement per set of columns, and ``?fields=`` asks for any set: past
+# this, a session's memory stops growing and the reads go unprepared.
+MOST_PREPARED = 32
+
 # PostgreSQL's errors for a prepared statement missing from the session,
 # and for one already in it.
 _SESSION_NOT_OURS = frozenset({'26000', '42P05'})
@@ -170,12 +175,8 @@ def rows(engine: sa.engine.Engine, statement: sa.Select,
         return None
     values = plan.compiled.construct_params(parameters)
     prepared = plan.prepared
-    if prepared is not None and prepare and engine not in _SHARED_SESSIONS:
-        values = tuple(values[name] for name in prepared.names)
-    else:
+    if not prepare or engine in _SHARED_SESSIONS:
         prepared = None
-        if plan.positional is not None:
-            values = tuple(values[name] for name in plan.positional)
     error = dialect.loaded_dbapi.Error
     unpinged.on = True
     try:
@@ -193,11 +194,13 @@ def rows(engine: sa.engine.Engine, statement: sa.Select,
             driver.autocommit = True
         cursor = connection.cursor()
         try:
+            if prepared is not None and not _execute_prepared(
+                    connection, driver, cursor, prepared, values):
+                prepared = None
             if prepared is None:
+                if plan.positional is not None:
+                    values = tuple(values[name] for name in plan.positional)
                 cursor.execute(plan.sql, values)
-            else:
-                _execute_prepared(connection, driver, cursor, prepared,
-                                  values)
             found = cursor.fetchall()
         finally:
             cursor.close()
@@ -227,16 +230,21 @@ def rows(engine: sa.engine.Engine, statement: sa.Select,
 
 
 def _execute_prepared(connection, driver, cursor, prepared: _Prepared,
-                      values: tuple) -> None:
-    """EXECUTE ``prepared``, first PREPARE-d if this session has not."""
+                      values: dict) -> bool:
+    """EXECUTE ``prepared``, first PREPARE-d if this session has not;
+    False, sending nothing, if the session holds as many as it may."""
     known = connection.info.get(_PREPARED)
     if known is None or known[0] is not driver:
         known = connection.info[_PREPARED] = (driver, set())
+    arguments = tuple(values[name] for name in prepared.names)
     if prepared.name in known[1]:
-        cursor.execute(prepared.execute, values)
-        return
-    cursor.execute(prepared.prepare_and_execute, values)
+        cursor.execute(prepared.execute, arguments)
+        return True
+    if len(known[1]) >= MOST_PREPARED:
+        return False
+    cursor.execute(prepared.prepare_and_execute, arguments)
     known[1].add(prepared.name)
+    return True
 
 
 def _failed_prepared(engine: sa.engine.Engine, error: Exception) -> None:

@@ -3,6 +3,7 @@
 ``get_node_by_*``, ``get_conductor``)."""
 
 import datetime
+import functools
 import json
 import logging
 import threading
@@ -392,3 +393,22 @@ class TestSingleReadsPostgreSQL(ServerReadTests, db_base.DBLayerTestCase):
             rows = lean.rows(self.dbapi.engine, statement, {'name': 'n1'},
                              threading.local())
             self.assertEqual([(self.node.uuid, '50%')], rows)
+
+    def test_prepared_statements_per_session_have_a_limit(self):
+        # ?fields= makes a statement of any set of columns: a session
+        # prepares so many, then reads the others unprepared.
+        self._one_pooled_connection()
+        self.useFixture(fixtures.MockPatchObject(lean, 'MOST_PREPARED', 2))
+        sets = [('uuid',), ('uuid', 'name'), ('name', 'uuid', 'extra')]
+        for _ in range(2):
+            for columns in sets:
+                row, answers = self._straight(functools.partial(
+                    self.dbapi.get_node_row, 'uuid', self.node.uuid,
+                    columns))
+                self.assertEqual(self.node.uuid, row.uuid)
+                self.assertNotIn(None, answers)
+        dialect = self.dbapi.engine.dialect
+        self.assertEqual(
+            {lean._plan(db_sqlalchemy._node_row_by('uuid', columns),
+                        dialect).prepared.name for columns in sets[:2]},
+            self._prepared_in_session())
