@@ -210,7 +210,8 @@ def rows(engine: sa.engine.Engine, statement: sa.Select,
         if prepared is not None:
             _failed_prepared(engine, e)
             # A new connection: none of its statements prepared, nor left
-            # half-prepared.
+            # half-prepared (a PREPARE stays when the EXECUTE sent with it
+            # fails, and preparing it again would say "already exists").
             connection.invalidate(e)
         elif dialect.is_disconnect(e, connection.dbapi_connection, None):
             connection.invalidate(e)

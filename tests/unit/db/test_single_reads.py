@@ -412,3 +412,20 @@ class TestSingleReadsPostgreSQL(ServerReadTests, db_base.DBLayerTestCase):
             {lean._plan(db_sqlalchemy._node_row_by('uuid', columns),
                         dialect).prepared.name for columns in sets[:2]},
             self._prepared_in_session())
+
+    def test_a_failed_first_execute_leaves_nothing_half_prepared(self):
+        # The PREPARE sent with a first EXECUTE stays when the EXECUTE
+        # fails (here a value of the wrong type): the next read prepares
+        # on a new connection, not again on that one ("already exists",
+        # which would read as a shared session).
+        nodes = models.Node.__table__
+        statement = sa.select(nodes.c.uuid).where(
+            nodes.c.id == sa.bindparam('id', type_=sa.Integer))
+        engine = self.dbapi.engine
+        self.addCleanup(lean._SHARED_SESSIONS.discard, engine)
+        self.assertIsNone(lean.rows(engine, statement, {'id': 'x'},
+                                    threading.local()))
+        for _ in range(2):
+            self.assertEqual([(self.node.uuid,)], lean.rows(
+                engine, statement, {'id': self.node.id}, threading.local()))
+        self.assertNotIn(engine, lean._SHARED_SESSIONS)
