@@ -64,6 +64,27 @@ def scratch_database(server_url: str | None, workdir: str):
     return url.render_as_string(hide_password=False), drop
 
 
+def in_process_api(url: str, nodes: int, conductors: int):
+    """The fleet seeded at ``url`` and the API on it, in this process:
+    (the seed's facts, the DB API, the WSGI app)."""
+    import ironic_lite  # noqa: F401
+    from ironic_lite.api import app
+    from ironic_lite.common import rpc
+    from ironic_lite.conf import CONF
+    from ironic_lite.db import api as db_api
+    from ironic_lite.db.sqlalchemy import api as db_sqlalchemy
+
+    CONF([], project='ironic-lite', default_config_files=[])
+    info = scale.seed(url, nodes, conductors)
+    CONF.set_override('connection', url, group='database')
+    CONF.set_override('heartbeat_timeout', 86400, group='conductor')
+    CONF.set_override('enabled_hardware_types', list(scale.HARDWARE_TYPES))
+    rpc.init('fake://')
+    dbapi = db_sqlalchemy.Connection(url)
+    db_api.set_instance(dbapi)
+    return info, dbapi, app.setup_app()
+
+
 class Driver:
     """Counts what the engine hands the driver."""
 
@@ -138,28 +159,14 @@ def main() -> int:
 
     from webob import request as webob_request
 
-    import ironic_lite  # noqa: F401
-    from ironic_lite.api import app
-    from ironic_lite.common import rpc
-    from ironic_lite.conf import CONF
-    from ironic_lite.db import api as db_api
-    from ironic_lite.db.sqlalchemy import api as db_sqlalchemy
     from ironic_lite.db.sqlalchemy import lean
 
     workdir = tempfile.mkdtemp(prefix='ironic-lite-db-reads-')
     url, drop = scratch_database(args.database, workdir)
     try:
-        CONF([], project='ironic-lite', default_config_files=[])
-        info = scale.seed(url, args.nodes, args.conductors)
-        CONF.set_override('connection', url, group='database')
-        CONF.set_override('heartbeat_timeout', 86400, group='conductor')
-        CONF.set_override('enabled_hardware_types',
-                          list(scale.HARDWARE_TYPES))
-        rpc.init('fake://')
-        dbapi = db_sqlalchemy.Connection(url)
-        db_api.set_instance(dbapi)
+        info, dbapi, application = in_process_api(url, args.nodes,
+                                                   args.conductors)
         driver = Driver(dbapi.engine)
-        application = app.setup_app()
 
         if args.through_sqlalchemy:
             lean.rows = lambda *args: None

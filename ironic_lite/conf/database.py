@@ -23,6 +23,19 @@ opts = [
                     'writes three times). Ignored by other databases. '
                     'oslo.db\'s sqlite_synchronous = false still turns '
                     'syncing off entirely.'),
+    cfg.BoolOpt('prepared_statements',
+                default=True,
+                help='Whether the small reads of one statement (a node, '
+                     'the conductor list, a conductor) are server-side '
+                     'prepared statements on PostgreSQL: prepared once on '
+                     'each database connection, then only executed, which '
+                     'spares the server parsing and planning them for '
+                     'every request. Turn off behind a connection pooler '
+                     'that shares one server session between clients '
+                     '(PgBouncer in transaction or statement pooling '
+                     'mode); when a read finds its session shared, they '
+                     'are turned off for the process with a warning. '
+                     'Ignored by other databases.'),
 ]
 
 

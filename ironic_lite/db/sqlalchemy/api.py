@@ -7,6 +7,7 @@ import datetime
 import functools
 import json
 import operator
+import re
 import sqlite3
 import threading
 import time
@@ -967,6 +968,16 @@ def _ping_unless_unpinged(engine: sa.engine.Engine) -> None:
     pool._pre_ping = False
 
 
+def _empty_document(kind: models.JSONEncoded) -> sa.ColumnElement:
+    """The text of ``kind``'s empty document, as a literal of the
+    statement: not a value bound on every execution (ten of them in a
+    node's row, sent with each read of a prepared statement too)."""
+    text = kind.process_bind_param(kind._empty(), None)
+    if not re.fullmatch(r'[\[\]{}]*', text):
+        raise ValueError('not an empty document: %r' % text)
+    return sa.literal_column("'%s'" % text, sa.Text)
+
+
 @functools.lru_cache(maxsize=256)
 def _node_rows_select(columns: tuple[str, ...]) -> sa.Select:
     """SELECT of node ``columns``, the JSON documents as text (an unset one
@@ -980,8 +991,7 @@ def _node_rows_select(columns: tuple[str, ...]) -> sa.Select:
             return table.c[name]
         return sa.func.coalesce(
             sa.type_coerce(table.c[name], sa.Text),
-            sa.literal(kind.process_bind_param(kind._empty(), None),
-                       sa.Text)).label(name)
+            _empty_document(kind)).label(name)
     return sa.select(*(column(name) for name in columns))
 
 
@@ -1179,6 +1189,7 @@ class Connection:
             thread_checkin=False,
             max_retries=CONF.database.max_retries,
             retry_interval=CONF.database.retry_interval)
+        self._prepare = CONF.database.prepared_statements
         self._pool_checked = False
         self._pool_lock = threading.Lock()
         self._local = threading.local()
@@ -1246,7 +1257,7 @@ class Connection:
         built once, not per request: each is compiled once for it."""
         self._pooled()
         found = lean.rows(self._facade.reader.get_engine(), statement,
-                          parameters, _UNPINGED)
+                          parameters, _UNPINGED, self._prepare)
         if found is None:
             found = self._rows(statement, parameters)
         return found

@@ -3,13 +3,18 @@
 ``get_node_by_*``, ``get_conductor``)."""
 
 import datetime
+import functools
 import json
+import logging
+import threading
 from unittest import mock
 
+import fixtures
 import sqlalchemy as sa
 from oslo_utils import timeutils
 from psycopg2 import extensions as pg
 
+from ironic_lite.db.sqlalchemy import api as db_sqlalchemy
 from ironic_lite.db.sqlalchemy import lean
 from ironic_lite.db.sqlalchemy import models
 from tests.unit.db import base as db_base
@@ -118,15 +123,20 @@ class SingleReadTests:
             self.dbapi.get_conductor('c1', plain=True),
         ]
 
-    def test_small_reads_go_straight_to_the_driver(self):
+    def _straight(self, read) -> tuple:
+        """(what ``read()`` gives, what each read straight to the driver
+        gave: None for a read through SQLAlchemy)."""
         answers = []
         rows = lean.rows
 
-        def read(*args):
+        def record(*args):
             answers.append(rows(*args))
             return answers[-1]
-        with mock.patch.object(lean, 'rows', side_effect=read):
-            self._small_reads()
+        with mock.patch.object(lean, 'rows', side_effect=record):
+            return read(), answers
+
+    def test_small_reads_go_straight_to_the_driver(self):
+        _, answers = self._straight(self._small_reads)
         self.assertEqual(4, len(answers))
         self.assertNotIn(None, answers)
 
@@ -162,6 +172,19 @@ class SingleReadTests:
         self.assertIsInstance(straight[1].updated_at, datetime.datetime)
         self.assertEqual(self.node.uuid, straight[0][
             straight[0]._fields.index('uuid')])
+
+    def test_prepared_statements_only_on_postgresql(self):
+        self._small_reads()
+        engine = self.dbapi.engine
+        plan = lean._plan(db_sqlalchemy._CONDUCTOR_BY_HOSTNAME[True],
+                          engine.dialect)
+        with engine.connect() as connection:
+            info = connection.connection.info
+        if engine.dialect.name == 'postgresql':
+            self.assertIsNotNone(plan.prepared)
+        else:
+            self.assertIsNone(plan.prepared)
+            self.assertNotIn(lean._PREPARED, info)
 
 
 class TestSingleReadsSQLite(SingleReadTests, db_base.DBLayerTestCase):
@@ -239,3 +262,170 @@ class TestSingleReadsPostgreSQL(ServerReadTests, db_base.DBLayerTestCase):
                 ' WHERE datname = current_database()'
                 ' AND pid <> pg_backend_pid()')}
         self.assertNotIn('idle in transaction', states)
+
+    # Prepared statements ([database]prepared_statements).
+
+    def _statement_names(self) -> set:
+        """The names of the small reads' statements."""
+        every_column = tuple(column.name
+                             for column in models.Node.__table__.columns)
+        dialect = self.dbapi.engine.dialect
+        return {lean._plan(statement, dialect).prepared.name for statement in (
+            db_sqlalchemy._node_row_by('uuid', every_column),
+            db_sqlalchemy._node_row_by('name', ('uuid', 'maintenance',
+                                                'extra', 'updated_at')),
+            db_sqlalchemy._conductor_page(None, 'id', 'asc', True),
+            db_sqlalchemy._CONDUCTOR_BY_HOSTNAME[True])}
+
+    def _prepared_in_session(self, dbapi=None) -> set:
+        """The statements prepared in the session of the pool's connection
+        (the only one: see :meth:`_one_pooled_connection`)."""
+        connection = (dbapi or self.dbapi).engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute('SELECT name FROM pg_prepared_statements')
+            return {name for (name,) in cursor.fetchall()}
+        finally:
+            connection.close()
+
+    def _one_pooled_connection(self) -> None:
+        # Reads one after another then share one connection.
+        self.dbapi.engine.dispose()
+        self.addCleanup(lean._SHARED_SESSIONS.discard, self.dbapi.engine)
+
+    def test_small_reads_prepared_once_per_session(self):
+        self._one_pooled_connection()
+        first = self._small_reads()
+        for _ in range(2):
+            again, answers = self._straight(self._small_reads)
+            self.assertEqual(first, again)
+            self.assertNotIn(None, answers)
+        # Each prepared once: a second PREPARE would have failed ("already
+        # exists") and turned them off.
+        self.assertNotIn(self.dbapi.engine, lean._SHARED_SESSIONS)
+        self.assertEqual(self._statement_names(),
+                         self._prepared_in_session())
+
+    def test_prepared_again_after_the_server_dropped_connections(self):
+        self._one_pooled_connection()
+        first = self._small_reads()
+        self._drop_server_connections()
+        self.assertEqual(first, self._small_reads())
+        again, answers = self._straight(self._small_reads)
+        self.assertEqual(first, again)
+        self.assertNotIn(None, answers)
+        self.assertEqual(self._statement_names(),
+                         self._prepared_in_session())
+
+    def test_a_column_type_changed_after_prepare(self):
+        # A migration changes the type of a column a prepared statement
+        # reads: PostgreSQL refuses to run it ("cached plan must not
+        # change result type"); the read is read through SQLAlchemy, the
+        # connection replaced, and the next one prepared again.
+        self._one_pooled_connection()
+        every_column = tuple(column.name
+                             for column in models.Node.__table__.columns)
+
+        def read():
+            return self.dbapi.get_node_row('uuid', self.node.uuid,
+                                           every_column)
+        self.assertEqual('n1', read().name)
+        admin = sa.create_engine(self.dbapi.engine.url,
+                                 isolation_level='AUTOCOMMIT')
+        self.addCleanup(admin.dispose)
+
+        def alter(kind):
+            with admin.connect() as connection:
+                connection.exec_driver_sql(
+                    'ALTER TABLE nodes ALTER COLUMN name TYPE %s' % kind)
+        alter('TEXT')
+        self.addCleanup(alter, 'VARCHAR(255)')
+        row, answers = self._straight(read)
+        self.assertEqual(('n1', self.node.uuid), (row.name, row.uuid))
+        self.assertEqual([None], answers)
+        row, answers = self._straight(read)
+        self.assertEqual(('n1', self.node.uuid), (row.name, row.uuid))
+        self.assertEqual(1, len(answers))
+        self.assertIsNotNone(answers[0])
+        self.assertNotIn(self.dbapi.engine, lean._SHARED_SESSIONS)
+
+    def test_a_shared_session_turns_prepared_statements_off(self):
+        # A pooler in transaction mode hands each statement to some server
+        # session: a statement prepared on one is missing from the next.
+        log = self.useFixture(fixtures.FakeLogger(
+            name=lean.__name__, level=logging.WARNING))
+        self._one_pooled_connection()
+        first = self._small_reads()
+        connection = self.dbapi.engine.raw_connection()
+        driver = connection.dbapi_connection
+        driver.autocommit = True
+        cursor = connection.cursor()
+        cursor.execute('DEALLOCATE ALL')
+        cursor.close()
+        driver.autocommit = False
+        connection.close()
+        again, answers = self._straight(self._small_reads)
+        self.assertEqual(first, again)
+        self.assertIsNone(answers[0])
+        self.assertIn(self.dbapi.engine, lean._SHARED_SESSIONS)
+        self.assertIn('Prepared statements are off', log.output)
+        again, answers = self._straight(self._small_reads)
+        self.assertEqual(first, again)
+        self.assertNotIn(None, answers)
+        self.assertEqual(set(), self._prepared_in_session())
+
+    def test_prepared_statements_turned_off(self):
+        self.config(prepared_statements=False, group='database')
+        dbapi = db_base.connect(self, self.dbapi.engine.url.render_as_string(
+            hide_password=False))
+        row = dbapi.get_node_row('uuid', self.node.uuid, ('uuid', 'name'))
+        self.assertEqual('n1', row.name)
+        self.assertEqual(set(), self._prepared_in_session(dbapi))
+
+    def test_a_percent_sign_in_a_prepared_statement(self):
+        nodes = models.Node.__table__
+        statement = sa.select(
+            nodes.c.uuid, sa.literal_column("'50%'").label('share')).where(
+                nodes.c.name == sa.bindparam('name'))
+        plan = lean._plan(statement, self.dbapi.engine.dialect)
+        self.assertIn("'50%%'", plan.prepared.prepare_and_execute)
+        for _ in range(2):
+            rows = lean.rows(self.dbapi.engine, statement, {'name': 'n1'},
+                             threading.local())
+            self.assertEqual([(self.node.uuid, '50%')], rows)
+
+    def test_prepared_statements_per_session_have_a_limit(self):
+        # ?fields= makes a statement of any set of columns: a session
+        # prepares so many, then reads the others unprepared.
+        self._one_pooled_connection()
+        self.useFixture(fixtures.MockPatchObject(lean, 'MOST_PREPARED', 2))
+        sets = [('uuid',), ('uuid', 'name'), ('name', 'uuid', 'extra')]
+        for _ in range(2):
+            for columns in sets:
+                row, answers = self._straight(functools.partial(
+                    self.dbapi.get_node_row, 'uuid', self.node.uuid,
+                    columns))
+                self.assertEqual(self.node.uuid, row.uuid)
+                self.assertNotIn(None, answers)
+        dialect = self.dbapi.engine.dialect
+        self.assertEqual(
+            {lean._plan(db_sqlalchemy._node_row_by('uuid', columns),
+                        dialect).prepared.name for columns in sets[:2]},
+            self._prepared_in_session())
+
+    def test_a_failed_first_execute_leaves_nothing_half_prepared(self):
+        # The PREPARE sent with a first EXECUTE stays when the EXECUTE
+        # fails (here a value of the wrong type): the next read prepares
+        # on a new connection, not again on that one ("already exists",
+        # which would read as a shared session).
+        nodes = models.Node.__table__
+        statement = sa.select(nodes.c.uuid).where(
+            nodes.c.id == sa.bindparam('id', type_=sa.Integer))
+        engine = self.dbapi.engine
+        self.addCleanup(lean._SHARED_SESSIONS.discard, engine)
+        self.assertIsNone(lean.rows(engine, statement, {'id': 'x'},
+                                    threading.local()))
+        for _ in range(2):
+            self.assertEqual([(self.node.uuid,)], lean.rows(
+                engine, statement, {'id': self.node.id}, threading.local()))
+        self.assertNotIn(engine, lean._SHARED_SESSIONS)
