@@ -59,6 +59,7 @@ class TestLargePagesTakeTurns(base.APITestCase):
         thread = threading.Thread(target=get)
         thread.start()
         self.addCleanup(thread.join, 60)
+        self.addCleanup(self.go.set)  # (cleanups run last first)
         answer['thread'] = thread
         return answer
 
