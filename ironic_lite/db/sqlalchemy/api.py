@@ -1931,29 +1931,15 @@ class Connection:
         return {(group, driver): count for group, driver, count in rows}
 
 
-# The page cache of each SQLite connection, in KiB (SQLite's default:
-# 2 000). A connection keeps its cache full until it closes, and in WAL
-# mode any write of another connection empties it for the next
-# transaction: pages re-read come from the kernel's page cache (a copy of
-# 4 KiB). Measured on the all-in-one at 100 000 nodes: with the default,
-# the pooled connections held 4.5 MiB per API process once pages and
-# single nodes had been read. At 512 KiB a conductor's show (its node
-# count reads an index range) may have cost some 5% more CPU; at 1 MiB
-# no difference showed.
-SQLITE_CACHE_KIB = 1024
-
-
 @sa.event.listens_for(sa.engine.Engine, 'connect')
 def _tune_sqlite(dbapi_connection, connection_record):
     """Let the API threads read while a conductor thread writes; sync
-    commits as ``[database]sqlite_durability`` says; a small page cache
-    (:data:`SQLITE_CACHE_KIB`)."""
+    commits as ``[database]sqlite_durability`` says."""
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     cursor = dbapi_connection.cursor()
     cursor.execute('PRAGMA journal_mode=WAL')
     cursor.execute('PRAGMA busy_timeout=10000')
-    cursor.execute('PRAGMA cache_size=-%d' % SQLITE_CACHE_KIB)
     if CONF.database.sqlite_synchronous:
         # (oslo.db turns syncing off itself when that option is false.)
         cursor.execute('PRAGMA synchronous=%s'
