@@ -2,6 +2,7 @@
 configuration and logging, the message broker, the schema check."""
 
 import ctypes
+import gc
 import os
 import sys
 
@@ -110,8 +111,17 @@ _tuned_libc = None
 
 
 def release_free_memory() -> None:
-    """Give the system back the pages malloc holds free inside its heaps
-    (glibc's ``malloc_trim``), where :func:`tune_malloc` tuned malloc.
+    """Free what reference cycles still hold, then give the system back
+    the pages malloc holds free inside its heaps (glibc's
+    ``malloc_trim``, where :func:`tune_malloc` tuned malloc).
+
+    A request's objects form cycles (pecan's request and response with
+    the WSGI environment) that hold its answer's rows and body until the
+    collector runs, which only allocations make it do: after a burst of
+    detail pages at 100 000 nodes, 20-26 MiB per API process waited for
+    it in idle processes. In the all-in-one the collection looks at the
+    objects made since the fork only (the others are frozen): a
+    millisecond or two; some 30 ms where nothing is frozen.
 
     A heap returns memory by itself only from its top: after large
     answers, the pages freed below what is still in use stay with the
@@ -119,5 +129,6 @@ def release_free_memory() -> None:
     100 000 nodes: 8 MiB per API process given back, in about a
     millisecond.
     """
+    gc.collect()
     if _tuned_libc is not None:
         _tuned_libc.malloc_trim(0)

@@ -2,11 +2,13 @@
 never reaches the application, and how it stops."""
 
 import ctypes
+import gc
 import http.client
 import resource
 import socket
 import threading
 import time
+import weakref
 from unittest import mock
 
 import fixtures
@@ -183,6 +185,21 @@ class TestReleaseFreeMemory(testtools.TestCase):
         libc.malloc_trim.assert_called_once_with(0)
         with mock.patch.object(startup, '_tuned_libc', None):
             startup.release_free_memory()  # nothing to call
+
+    def test_frees_what_cycles_hold(self):
+        class Cycle:
+            pass
+
+        if gc.isenabled():
+            gc.disable()  # only the call under test collects
+            self.addCleanup(gc.enable)
+        held = Cycle()
+        held.itself = held
+        gone = weakref.ref(held)
+        del held
+        with mock.patch.object(startup, '_tuned_libc', None):
+            startup.release_free_memory()
+        self.assertIsNone(gone())
 
     def test_glibc_gives_memory_back(self):
         if not hasattr(ctypes.CDLL(None), 'gnu_get_libc_version'):

@@ -1,6 +1,10 @@
 """How list requests are read and paged, the same for every resource."""
 
+import contextlib
+import threading
 import urllib.parse
+
+import orjson
 
 from ironic_lite.api import versions
 from ironic_lite.api.controllers import link
@@ -123,3 +127,63 @@ def _query_value(value) -> str:
     if isinstance(value, (list, tuple)):
         return ','.join(value)
     return str(value)
+
+
+# Pages of this many items or more take turns in a process (see
+# LargePages).
+LARGE_PAGE_ITEMS = 100
+
+
+class LargePages:
+    """One large page at a time in a process: read, rendered and encoded
+    while the others wait.
+
+    A detail page of 1 000 nodes is megabytes of small objects (rows,
+    their values, the objects rendered) alive at once; several at once
+    raise Python's arenas to a high-water mark that stays with the
+    process, pinned by a few objects that outlive the pages. They are
+    bound by the GIL anyway, so taking turns costs the throughput of
+    concurrent pages little. Measured on the all-in-one at 100 000 nodes
+    (``benchmarks/memory.py``'s reads, 4 clients): the PSS of its two
+    processes 129-130 MiB against 137 without.
+    """
+
+    def __init__(self):
+        self._turn = threading.Lock()
+        self._counting = threading.Lock()
+        # How many wait for their turn now.
+        self.waiting = 0
+
+    def turn(self, limit: int):
+        """A context for reading and rendering a page of ``limit`` items:
+        this process's turn if the page is large, else nothing."""
+        if limit < LARGE_PAGE_ITEMS:
+            return contextlib.nullcontext()
+        return self
+
+    def __enter__(self):
+        if not self._turn.acquire(blocking=False):
+            with self._counting:
+                self.waiting += 1
+            try:
+                self._turn.acquire()
+            finally:
+                with self._counting:
+                    self.waiting -= 1
+        return self
+
+    def __exit__(self, *exc_info):
+        self._turn.release()
+
+
+LARGE_PAGES = LargePages()
+
+
+def encode_items(result: dict, resource: str) -> None:
+    """Encode the items of a list response now (their objects freed
+    within the page's turn), as the response's encoder would: what orjson
+    cannot encode (integers beyond 64 bits) is left to it."""
+    try:
+        result[resource] = orjson.Fragment(orjson.dumps(result[resource]))
+    except TypeError:
+        pass

@@ -690,18 +690,23 @@ class NodesController(rest.RestController):
         renderer = NodeRowRenderer(request, shown,
                                    detail_endpoint or bool(detail),
                                    listing=True)
-        rows = request.dbapi.get_node_list(query, limit=limit,
-                                           marker=marker_row,
-                                           sort_key=sort_key,
-                                           sort_dir=sort_dir,
-                                           columns=renderer.columns,
-                                           plain=True)
         params = listing.page_params(
             [(name, filters.get(name)) for name in sorted(filters)],
             detail_endpoint, fields, detail, sort_key, sort_dir)
-        return listing.page(
-            request, 'nodes', 'nodes/detail' if detail_endpoint else 'nodes',
-            rows, renderer.render, limit, params)
+        with listing.LARGE_PAGES.turn(limit):
+            rows = request.dbapi.get_node_list(query, limit=limit,
+                                               marker=marker_row,
+                                               sort_key=sort_key,
+                                               sort_dir=sort_dir,
+                                               columns=renderer.columns,
+                                               plain=True)
+            result = listing.page(
+                request, 'nodes',
+                'nodes/detail' if detail_endpoint else 'nodes', rows,
+                renderer.render, limit, params)
+            del rows
+            listing.encode_items(result, 'nodes')
+        return result
 
     @expose.expose_read(types.jsontype, types.uuid, types.uuid,
                         types.boolean, types.boolean, types.text, types.text,
