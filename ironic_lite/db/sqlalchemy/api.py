@@ -411,6 +411,10 @@ _RING_PAGE_MARKER = 'ring_page_marker'
 _WALK_MEMO_SECONDS = 60.0
 _WALK_MEMO_SIZE = 1024
 
+# How long the pages of rings found not recorded are read from the arcs
+# without looking at the record again: only their cost depends on it.
+_NOT_RECORDED_SECONDS = 1.0
+
 # A walk reads about ``limit / share`` entries for a page, checked from
 # the ring-page index (on SQLite the list page's columns too: no row
 # read). Each entry of the arcs costs more: it is sorted with the others,
@@ -1196,6 +1200,9 @@ class Connection:
         # How a ?conductor= page reads each ring of this database (through
         # its arcs, or a walk): see _ring_page_plan.
         self._walk_memo: dict = {}
+        # Fingerprints of rings found not recorded (see get_node_list), and
+        # until when their pages go straight to the arcs.
+        self._not_recorded: dict[str, float] = {}
         # SQLite lets one writer at a time, and a transaction that read
         # before writing fails at once ("database is locked") when another
         # one wrote meanwhile. Writers of this process take turns instead.
@@ -1806,13 +1813,22 @@ class Connection:
                 query = query.options(orm.load_only(
                     *(getattr(models.Node, name) for name in columns)))
         if served_by is not None and plain and _is_ring_page(
-                filters, limit, sort_key):
+                filters, limit, sort_key) and self._not_recorded.get(
+                    served_by[1], 0.0) <= time.monotonic():
             columns = tuple(columns)
             rows = self._read(lambda connection: _served_by_page(
                 connection, served_by, filters, limit, sort_dir, marker,
                 columns))
             if rows:
                 return rows
+            if self.get_served_by_fingerprint() != served_by[1]:
+                # Not these rings' record (a change not recorded yet, or
+                # recording off): their pages skip the two statements
+                # that read nothing for a while.
+                if len(self._not_recorded) >= _WALK_MEMO_SIZE:
+                    self._not_recorded.clear()
+                self._not_recorded[served_by[1]] = (
+                    time.monotonic() + _NOT_RECORDED_SECONDS)
         with self._reader() as session:
             if _is_ring_page(filters, limit, sort_key):
                 return _ring_page(session, filters, limit, sort_dir, marker,

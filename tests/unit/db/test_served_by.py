@@ -47,6 +47,10 @@ class ServedByTests:
         self.arcs_pages = mock.patch.object(
             db_api, '_ring_page', side_effect=db_api._ring_page).start()
         self.addCleanup(mock.patch.stopall)
+        # A page of rings found not recorded looks at the record again at
+        # once (but in the test of that memory), as after its second.
+        self.dbapi._not_recorded.clear()
+        mock.patch.object(db_api, '_NOT_RECORDED_SECONDS', 0.0).start()
 
     def rings(self) -> hash_ring.Rings:
         return hash_ring.HashRingManager(self.dbapi).current()
@@ -128,6 +132,23 @@ class ServedByTests:
             self.assertPages(rings, hostname, by_record=True)
         # Nothing to record a second time.
         self.assertEqual(0, served_by.record(self.dbapi, rings, None))
+
+    def test_pages_of_rings_not_recorded_look_at_the_record_once(self):
+        mock.patch.object(db_api, '_NOT_RECORDED_SECONDS', 60.0).start()
+        rings = self.rings()
+        self.assertIsNone(self.dbapi.get_served_by_fingerprint())
+        by_record = mock.patch.object(
+            db_api, '_served_by_page',
+            side_effect=db_api._served_by_page).start()
+        pages = self.walk(rings, 'c1')
+        self.assertGreater(len(pages), 2)
+        self.assertEqual(1, by_record.call_count)
+        self.assertEqual(len(pages), self.arcs_pages.call_count)
+        # Recorded: the next pages are read by the record, once the
+        # memory of the miss has gone.
+        served_by.record(self.dbapi, rings, None)
+        self.dbapi._not_recorded.clear()
+        self.assertPages(rings, 'c1', by_record=True)
 
     def test_other_filters_apply_to_recorded_pages(self):
         rings = self.rings()
