@@ -297,7 +297,9 @@ def start_ironic_lite(workdir: str, nodes: int, conductors: int,
     log_path = os.path.join(workdir, 'ironic-lite.log')
     with open(log_path, 'w') as log:
         process = subprocess.Popen(
-            [sys.executable, http_api.__file__, '--serve',
+            # The command itself (``ironic-lite``), nothing of the
+            # benchmark's loaded with it.
+            [sys.executable, '-m', 'ironic_lite.cmd.all_in_one',
              '--config-file', config], stdout=log, stderr=subprocess.STDOUT)
     service = Service('ironic-lite', process, port, info, log_path)
     try:
