@@ -95,9 +95,9 @@ def run_apart(function: Callable[[], object], what: str) -> int:
     For what a serving process does once at its start and would otherwise
     carry ever after. The schema's check and upgrade import alembic and
     every migration script: memory no request needs, in every process
-    forked from this one too (measured on the all-in-one at 100 000 nodes,
-    both API processes after the scale benchmark's reads: 132-136 MiB PSS
-    this way against 139-144 in the process itself).
+    forked from this one too (the all-in-one at 100 000 nodes, both API
+    processes after ``benchmarks/memory.py --rounds 2``: 134-135 MiB PSS
+    this way against 139-144 with the upgrade in the first process).
 
     Run in this process instead where forking is not safe: another thread
     runs (the child would have only this one, and the locks the others
