@@ -51,6 +51,8 @@ HARDWARE_TYPES = ('fake-hardware', 'ipmi')
 PARTITIONS = 2 ** 5  # [DEFAULT]hash_partition_exponent's default
 LOCAL = 'bench-1'
 PAGE = 1000
+# Issue #10's memory target: 150 MB (decimal), 143 MiB.
+TARGET_MEMORY_KIB = 150 * 1000 * 1000 // 1024
 
 
 def conductors_of(count: int) -> list[tuple[str, str]]:
@@ -297,7 +299,9 @@ def start_ironic_lite(workdir: str, nodes: int, conductors: int,
     log_path = os.path.join(workdir, 'ironic-lite.log')
     with open(log_path, 'w') as log:
         process = subprocess.Popen(
-            [sys.executable, http_api.__file__, '--serve',
+            # The command itself (``ironic-lite``), nothing of the
+            # benchmark's loaded with it.
+            [sys.executable, '-m', 'ironic_lite.cmd.all_in_one',
              '--config-file', config], stdout=log, stderr=subprocess.STDOUT)
     service = Service('ironic-lite', process, port, info, log_path)
     try:
@@ -700,18 +704,18 @@ def _targets(runs: dict, rings: dict, ironic: dict | None) -> None:
         if key[0] == 100000:
             # Per process: what grows with the fleet is each process's
             # data; a second API process adds its code, not the fleet.
-            checks.append(('API RSS at 100 000 nodes ≤ 150 MiB, per '
-                           'process (%s conductors)' % key[1],
+            checks.append(('API RSS at 100 000 nodes ≤ 150 MB (143 MiB), '
+                           'per process (%s conductors)' % key[1],
                            '%.1f MiB (all processes: RSS %.1f MiB, PSS '
                            '%.1f MiB)'
                            % (facts['rss_largest_kib'] / 1024,
                               facts['rss_kib'] / 1024,
                               facts['pss_kib'] / 1024),
-                           facts['rss_largest_kib'] <= 150 * 1024))
-            checks.append(('API memory at 100 000 nodes ≤ 150 MiB, every '
-                           'API process together (PSS, %s conductors)'
+                           facts['rss_largest_kib'] <= TARGET_MEMORY_KIB))
+            checks.append(('API memory at 100 000 nodes ≤ 150 MB (143 MiB), '
+                           'every API process together (PSS, %s conductors)'
                            % key[1], '%.1f MiB' % (facts['pss_kib'] / 1024),
-                           facts['pss_kib'] <= 150 * 1024))
+                           facts['pss_kib'] <= TARGET_MEMORY_KIB))
     for conductors in sorted({c for _, c in runs}):
         for label in ('GET /v1/nodes?conductor=H&limit=1000',
                       'GET /v1/nodes?conductor=H&limit=250'):

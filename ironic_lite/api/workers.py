@@ -23,13 +23,13 @@ import select
 import signal
 import socket
 import struct
-import sys
 import threading
 import time
 from collections.abc import Callable
 
 from oslo_log import log
 
+from ironic_lite.common import startup
 from ironic_lite.conf import CONF
 
 LOG = log.getLogger(__name__)
@@ -411,7 +411,7 @@ class ForkedWorkers:
         once handed over: ``(None, worker)``, ``worker`` what
         :func:`spawned_worker` gives a new program. A child the parent
         never hands over ends here (``os._exit``)."""
-        if count < 1 or not _single_threaded():
+        if count < 1 or not startup.single_threaded():
             return None, None
         forked = cls()
         # Objects made so far stay where they are: the collector neither
@@ -420,11 +420,7 @@ class ForkedWorkers:
         gc.collect()
         gc.freeze()
         # Output still buffered would be written by the children too.
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (AttributeError, OSError, ValueError):
-                pass
+        startup.flush_output()
         for _ in range(count):
             ours, theirs = socket.socketpair()
             pid = os.fork()
@@ -474,13 +470,6 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, 0)
     except ChildProcessError:
         pass
-
-
-def _single_threaded() -> bool:
-    try:
-        return len(os.listdir('/proc/self/task')) == 1
-    except OSError:
-        return False  # not Linux: threads unknown
 
 
 def _wait_for_hand_over(channel: socket.socket, parent: int):

@@ -60,8 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     from ironic_lite.api import forwarding  # noqa: F401
     from ironic_lite.api import server  # noqa: F401
     from ironic_lite.conductor import service  # noqa: F401
-    from ironic_lite.db import migration  # noqa: F401
 
+    # In a process of its own: no serving process carries alembic.
+    status = startup.upgrade_schema()
+    if status:
+        LOG.error('The database schema could not be brought up to date')
+        return status
     count = workers.worker_count(most=workers.MAX_ALL_IN_ONE_WORKERS)
     forked, worker = workers.ForkedWorkers.fork(count - 1)
     if worker is not None:
@@ -89,9 +93,7 @@ def _serve(argv: list[str], signals: common.StopSignals, count: int,
     from ironic_lite.common import exception
     from ironic_lite.common import rpc
     from ironic_lite.conductor import service
-    from ironic_lite.db import migration
 
-    migration.upgrade()
     conductor = service.ConductorService()
     try:
         conductor.start()

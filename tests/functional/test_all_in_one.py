@@ -124,6 +124,32 @@ class TestAllInOne(base.FunctionalTestCase):
         engine.dispose()
         self.assertFalse(online)
 
+    def test_a_schema_it_cannot_upgrade_stops_the_start(self):
+        self.process.stop(signal.SIGTERM)
+        engine = sa.create_engine('sqlite:///%s/ironic-lite.sqlite'
+                                  % self.workdir)
+        with engine.begin() as connection:
+            connection.execute(sa.text(
+                "UPDATE alembic_version SET version_num = 'f00dfeed'"))
+        engine.dispose()
+        process = base.Process(
+            base.executable('ironic-lite') + [
+                '--config-file', os.path.join(self.workdir,
+                                              'ironic-lite.conf')],
+            os.path.join(self.workdir, 'ironic-lite.log')).start()
+        self.addCleanup(process.stop, signal.SIGKILL)
+        self.assertEqual(1, process.popen.wait(60))
+        # (Its output is read by a thread of this process.)
+        wait_for(lambda: 'brought up to date' in ''.join(process.output),
+                 timeout=10, message='the last line of the output')
+        output = ''.join(process.output)
+        self.assertIn('Upgrading the database schema failed', output)
+        self.assertIn("Can't locate revision identified by 'f00dfeed'",
+                      output)
+        self.assertIn('The database schema could not be brought up to date',
+                      output)
+        self.assertNotIn('is running', output)
+
     def test_restart_after_kill_9_serves_at_once(self):
         first = self.process.serving_after
         self.process.stop(signal.SIGKILL)

@@ -150,7 +150,7 @@ class TestSpawnedWorker(base.TestCase):
 class TestForkedWorkers(base.TestCase):
 
     def fork(self, count: int):
-        with mock.patch.object(workers, '_single_threaded',
+        with mock.patch.object(workers.startup, 'single_threaded',
                                return_value=True):
             forked, worker = workers.ForkedWorkers.fork(count)
         if worker is not None:

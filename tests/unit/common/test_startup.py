@@ -6,6 +6,7 @@ import subprocess
 import sys
 from unittest import mock
 
+import fixtures
 import testtools
 
 from ironic_lite.common import startup
@@ -59,3 +60,75 @@ class AllInOneImportsTest(testtools.TestCase):
                              capture_output=True, text=True, check=True,
                              timeout=120).stdout.strip().splitlines()
         self.assertEqual('[]', out[-1])
+
+
+def _run_apart_probe(body: str) -> subprocess.CompletedProcess:
+    """``body`` run by a fresh process that has ``startup`` imported and
+    ``apart(function)`` calling ``startup.run_apart(function, 'Probe')``;
+    what it prints, its status."""
+    probe = ('import os, signal, sys\n'
+             'from ironic_lite.common import startup\n'
+             'def apart(function):\n'
+             '    return startup.run_apart(function, "Probe")\n' + body)
+    return subprocess.run([sys.executable, '-c', probe], capture_output=True,
+                          text=True, timeout=120)
+
+
+class RunApartTest(testtools.TestCase):
+    """What a serving process does once runs in a child forked for it."""
+
+    def test_what_it_imports_stays_in_the_child(self):
+        out = _run_apart_probe(
+            'status = apart(lambda: __import__("alembic.command"))\n'
+            'print(status, "alembic" in sys.modules)\n')
+        self.assertEqual('0 False', out.stdout.strip(), out.stderr)
+
+    def test_its_exit_status_is_given_back(self):
+        out = _run_apart_probe(
+            'print(apart(lambda: sys.exit(3)), apart(lambda: sys.exit()))\n'
+            'print(apart(lambda: sys.exit("The schema is old")))\n')
+        self.assertEqual(['3 0', '1'], out.stdout.split('\n')[:2],
+                         out.stderr)
+        self.assertIn('The schema is old', out.stderr)
+
+    def test_an_error_is_logged_and_fails(self):
+        out = _run_apart_probe(
+            'def fail():\n'
+            '    raise ValueError("no such revision")\n'
+            'print(apart(fail))\n')
+        self.assertEqual('1', out.stdout.strip(), out.stderr)
+        self.assertIn('Probe failed', out.stderr)
+        self.assertIn('ValueError: no such revision', out.stderr)
+
+    def test_a_child_killed_fails(self):
+        out = _run_apart_probe(
+            'print(apart(lambda: os.kill(os.getpid(), signal.SIGKILL)))\n')
+        self.assertEqual('1', out.stdout.strip(), out.stderr)
+        self.assertIn('Probe failed: its process was killed by signal 9',
+                      out.stderr)
+
+    def test_runs_here_while_another_thread_runs(self):
+        # (A fork would copy this thread only, and the locks the others
+        # hold stay held in the child.)
+        calls = []
+        with mock.patch.object(startup, 'single_threaded',
+                               return_value=False):
+            status = startup.run_apart(lambda: calls.append(os.getpid()),
+                                       'Probe')
+        self.assertEqual((0, [os.getpid()]), (status, calls))
+
+    def test_a_schema_not_the_newest_is_refused(self):
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                            'old.sqlite')
+        out = _run_apart_probe(
+            'from ironic_lite.conf import CONF\n'
+            'CONF([], project="ironic-lite")\n'
+            'CONF.set_override("connection", "sqlite:///%s", "database")\n'
+            'try:\n'
+            '    startup.require_current_schema()\n'
+            'except SystemExit as e:\n'
+            '    print("exit", e.code, "alembic" in sys.modules)\n' % path)
+        self.assertEqual('exit 1 False', out.stdout.strip(), out.stderr)
+        self.assertIn('The database schema is at revision none, this code '
+                      'needs', out.stderr)
+        self.assertIn('Run "ironic-lite-dbsync upgrade" first.', out.stderr)
