@@ -32,10 +32,12 @@ opts = [
                      'spares the server parsing and planning them for '
                      'every request. Turn off behind a connection pooler '
                      'that shares one server session between clients '
-                     '(PgBouncer in transaction or statement pooling '
-                     'mode); when a read finds its session shared, they '
-                     'are turned off for the process with a warning. '
-                     'Ignored by other databases.'),
+                     '(PgBouncer in transaction pooling mode); when a read '
+                     'finds its session shared, they are turned off for '
+                     'the process with a warning. (PgBouncer\'s statement '
+                     'mode refuses the transactions ironic-lite opens: it '
+                     'cannot run behind it at all.) Ignored by other '
+                     'databases.'),
 ]
 
 

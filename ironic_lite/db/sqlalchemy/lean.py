@@ -26,9 +26,12 @@ CPU for a node. Prepared statements live and die with the session; a read
 that fails on one (a column's type changed by a migration, say) is read
 again through SQLAlchemy and its connection replaced, which leaves no
 statement prepared behind. A pooler that shares server sessions between
-clients (PgBouncer in transaction or statement mode) shows itself by a
-statement that is missing or already there: prepared statements are then
-turned off for the engine, with a warning.
+clients (PgBouncer in transaction mode) shows itself by a statement that
+is missing or already there: prepared statements are then turned off for
+the engine, with a warning (tests/unit/db/test_pgbouncer.py runs a real
+PgBouncer). PgBouncer's statement mode is no concern here: it refuses
+every transaction block, and ironic-lite, which opens them from its first
+connection on, does not run behind it at all.
 """
 
 import collections
@@ -257,7 +260,7 @@ def _failed_prepared(engine: sa.engine.Engine, error: Exception) -> None:
         _SHARED_SESSIONS.add(engine)
         LOG.warning('The database server session of a connection is not '
                     'its own (%(error)s): a pooler between ironic-lite and '
-                    'PostgreSQL in transaction or statement mode? '
+                    'PostgreSQL in transaction pooling mode? '
                     'Prepared statements are off for this process from '
                     'now on; set [database]prepared_statements = false '
                     'to say so.', {'error': str(error).strip()})
