@@ -734,10 +734,40 @@ def _arc_count_selects(ring_arcs: RingArcs, by_state: bool,
     when ``by_state``: their rows summed are the count. One range count
     per arc (see _arc_arms), from the index alone: counting per state
     through the arcs in one WHERE read every node's row."""
-    key = tuple(sorted((ring, tuple(arcs))
-                       for ring, arcs in ring_arcs.items()))
     return _arc_count_selects_of(
-        key, by_state, by_state and dialect in _GROUP_ONCE_DIALECTS)
+        _arcs_key(ring_arcs), by_state,
+        by_state and dialect in _GROUP_ONCE_DIALECTS)
+
+
+def _arcs_key(ring_arcs: RingArcs) -> tuple:
+    """``ring_arcs`` as a key: the same arcs, the same key."""
+    return tuple(sorted((ring, tuple(arcs))
+                        for ring, arcs in ring_arcs.items()))
+
+
+# Where a SQLite connection keeps the counts per state it made, in its
+# pool record's info: (the driver's connection, {arcs key: (database
+# version, counts)}); at most _MOST_KEPT_COUNTS of them (sets of arcs:
+# conductors, rings).
+_KEPT_COUNTS = 'ironic_lite.counts_by_state'
+_MOST_KEPT_COUNTS = 64
+
+
+def _sqlite_version(connection: sa.Connection) -> tuple[int, int] | None:
+    """What changes whenever the SQLite database ``connection`` reads may
+    have changed; None on another database.
+
+    ``PRAGMA data_version`` changes with every commit of another
+    connection, another process's included; the connection's own changes
+    are counted by its ``total_changes``. Read within the transaction, the
+    pair names the snapshot the transaction reads. (Sent to the driver
+    directly: nothing to compile, and no statement for the
+    statement-capturing tests to explain.)"""
+    if connection.dialect.name != 'sqlite':
+        return None
+    driver = connection.connection.dbapi_connection
+    (data_version,) = driver.execute('PRAGMA data_version').fetchone()
+    return data_version, driver.total_changes
 
 
 # Where the counts per state group the arcs' entries once, over all of
@@ -2216,18 +2246,48 @@ class Connection:
         node are left out."""
         state = models.Node.provision_state
         if _only_ring_arcs(filters):
-            counts: dict[str | None, int] = {}
-            with self._reader() as session:
-                for query in _arc_count_selects(
-                        filters['ring_arcs'], by_state=True,
-                        dialect=session.connection().dialect.name):
-                    for name, count in session.execute(query):
-                        counts[name] = counts.get(name, 0) + int(count)
-            return counts
+            return self._count_on_arcs_by_state(filters['ring_arcs'])
         query = _node_filters(
             sa.select(state, sa.func.count(models.Node.id)), filters or {})
         with self._reader() as session:
             return dict(session.execute(query.group_by(state)).all())
+
+    def _count_on_arcs_by_state(self, ring_arcs: RingArcs
+                                ) -> dict[str | None, int]:
+        """The counts per state of the nodes on ``ring_arcs``.
+
+        On SQLite a connection keeps the counts it made and gives them
+        again for as long as the database is unchanged (_sqlite_version):
+        a conductor's show counts its nodes, and counting reads every node
+        of the conductor in the ring index (5 ms for 25 000 nodes), where
+        what a monitoring system polls between two writes is the same
+        figure."""
+        key = _arcs_key(ring_arcs)
+        with self._reader() as session:
+            connection = session.connection()
+            version = _sqlite_version(connection)
+            kept = None
+            if version is not None:
+                # (Kept with the driver's connection they were made on: a
+                # record whose connection was replaced starts afresh.)
+                driver = connection.connection.dbapi_connection
+                made_on, kept = connection.info.get(_KEPT_COUNTS, (None, {}))
+                if made_on is not driver:
+                    kept = {}
+                    connection.info[_KEPT_COUNTS] = (driver, kept)
+                if key in kept and kept[key][0] == version:
+                    return dict(kept[key][1])
+            counts: dict[str | None, int] = {}
+            for query in _arc_count_selects(
+                    ring_arcs, by_state=True,
+                    dialect=connection.dialect.name):
+                for name, count in session.execute(query):
+                    counts[name] = counts.get(name, 0) + int(count)
+            if kept is not None:
+                if len(kept) >= _MOST_KEPT_COUNTS and key not in kept:
+                    kept.clear()
+                kept[key] = (version, dict(counts))
+        return counts
 
     def count_nodes_by_ring_key(self, filters: dict | None = None
                                 ) -> dict[tuple[str, str], int]:
