@@ -1084,8 +1084,13 @@ def _reserve_statement(by_id: bool, taking_over: bool,
     table = models.Node.__table__
     ident = sa.bindparam('ident_')
     which = (table.c.id == ident) if by_id else (table.c.uuid == ident)
+    # "Not locked" spelt so that no index can serve it: PostgreSQL, on a
+    # table without statistics yet (a fresh load, before autovacuum's first
+    # ANALYZE), found "reservation IS NULL" as cheap as the UUID's unique
+    # index and read every node through nodes_reservation_idx (17-34 ms a
+    # lock at 100 000 nodes, instead of 0.1). No lock holder is ''.
     holder = (table.c.reservation == sa.bindparam('holder_') if taking_over
-              else table.c.reservation.is_(None))
+              else sa.func.coalesce(table.c.reservation, '') == '')
     statement = (table.update().where(which).where(holder)
                  .values(reservation=sa.bindparam('tag_')))
     return statement.returning(*table.c) if returning else statement
