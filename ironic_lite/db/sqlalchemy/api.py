@@ -1,6 +1,7 @@
 """The SQLAlchemy implementation of the database interface."""
 
 import bisect
+import collections
 import contextlib
 import dataclasses
 import datetime
@@ -1083,8 +1084,13 @@ def _reserve_statement(by_id: bool, taking_over: bool,
     table = models.Node.__table__
     ident = sa.bindparam('ident_')
     which = (table.c.id == ident) if by_id else (table.c.uuid == ident)
+    # "Not locked" spelt so that no index can serve it: PostgreSQL, on a
+    # table without statistics yet (a fresh load, before autovacuum's first
+    # ANALYZE), found "reservation IS NULL" as cheap as the UUID's unique
+    # index and read every node through nodes_reservation_idx (17-34 ms a
+    # lock at 100 000 nodes, instead of 0.1). No lock holder is ''.
     holder = (table.c.reservation == sa.bindparam('holder_') if taking_over
-              else table.c.reservation.is_(None))
+              else sa.func.coalesce(table.c.reservation, '') == '')
     statement = (table.update().where(which).where(holder)
                  .values(reservation=sa.bindparam('tag_')))
     return statement.returning(*table.c) if returning else statement
@@ -1152,11 +1158,14 @@ _SERVED_BY_FINGERPRINT = sa.select(
 # updated_at stays: the node did not change.
 _SERVED_BY_UPDATE = (
     models.Node.__table__.update()
-    .where(models.Node.__table__.c.id == sa.bindparam('n_id'),
+    .where(models.Node.__table__.c.id.in_(
+               sa.bindparam('n_ids', expanding=True)),
            models.Node.__table__.c.conductor_group == sa.bindparam('n_group'),
            models.Node.__table__.c.driver == sa.bindparam('n_driver'))
     .values(served_by=sa.bindparam('n_host'),
             updated_at=models.Node.__table__.c.updated_at))
+# The most node ids in one statement of _SERVED_BY_UPDATE.
+_SERVED_BY_IDS = 500
 
 _NODE_INSERT = models.Node.__table__.insert()
 _NODE_INSERT_RETURNING = _NODE_INSERT.returning(*models.Node.__table__.c)
@@ -1953,11 +1962,18 @@ class Connection:
                 session.execute(record.insert(), {
                     'id': 1, 'fingerprint': fingerprint,
                     'updated_at': timeutils.utcnow()})
-            parameters = [{'n_id': node_id, 'n_group': group,
-                           'n_driver': driver, 'n_host': hostname}
-                          for node_id, group, driver, hostname in served]
-            if parameters:
-                session.execute(_SERVED_BY_UPDATE, parameters)
+            # One statement per conductor and ring, not per node: drivers
+            # such as psycopg2 send each row of an executemany in a round
+            # trip of its own (100 000 nodes on PostgreSQL: 224 s).
+            nodes_of = collections.defaultdict(list)
+            for node_id, group, driver, hostname in served:
+                nodes_of[(group, driver, hostname)].append(node_id)
+            for (group, driver, hostname), ids in nodes_of.items():
+                for start in range(0, len(ids), _SERVED_BY_IDS):
+                    session.execute(_SERVED_BY_UPDATE, {
+                        'n_ids': ids[start:start + _SERVED_BY_IDS],
+                        'n_group': group, 'n_driver': driver,
+                        'n_host': hostname})
         return True
 
     @_retry_on_deadlock
