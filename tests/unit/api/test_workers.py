@@ -3,6 +3,7 @@ accepts a connection."""
 
 import gc
 import os
+import signal
 import socket
 import sys
 import threading
@@ -208,6 +209,17 @@ class TestForkedWorkers(base.TestCase):
         fork.assert_not_called()
 
 
+def _kill_all(pool) -> None:
+    """Kill and reap the pool's processes still running (a test that
+    failed before its own stop)."""
+    for pid in pool.pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+
+
 class TestStopWhileStarting(base.TestCase):
 
     def test_a_stop_ends_the_wait_for_workers(self):
@@ -215,9 +227,11 @@ class TestStopWhileStarting(base.TestCase):
         # import): the wait ends at once, not when they are ready.
         sock = socket.socket()
         self.addCleanup(sock.close)
+        # A worker that never gets ready: it waits until it is signalled.
         pool = workers.SpawnedWorkerPool(
-            sock, 1, [sys.executable, '-c', 'import time; time.sleep(60)'],
+            sock, 1, [sys.executable, '-c', 'import signal; signal.pause()'],
             dict(os.environ))
+        self.addCleanup(_kill_all, pool)
         stop = threading.Event()
         threading.Timer(0.2, stop.set).start()
         started = time.monotonic()
