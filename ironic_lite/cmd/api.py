@@ -84,9 +84,9 @@ def _serve_with_workers(signals: common.StopSignals, count: int) -> int:
     from ironic_lite.api import workers
     from ironic_lite.db import api as db_api
 
-    # The schema check's pool must not be shared with the workers.
-    db_api.get_instance().dispose()
-    db_api.set_instance(None)
+    # No pool shared with the workers (the schema check runs in a child of
+    # its own, but in this process where it could not fork).
+    db_api.discard_instance()
     # Imported once here, shared by the workers' memory.
     from ironic_lite.api import app  # noqa: F401
 

@@ -26,3 +26,14 @@ def set_instance(connection) -> None:
     global _INSTANCE
     with _LOCK:
         _INSTANCE = connection
+
+
+def discard_instance() -> None:
+    """Close the process-wide connection's pool, if one was made, and
+    forget it: a process about to fork keeps no connection a child would
+    share."""
+    global _INSTANCE
+    with _LOCK:
+        instance, _INSTANCE = _INSTANCE, None
+    if instance is not None:
+        instance.dispose()

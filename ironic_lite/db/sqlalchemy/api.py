@@ -754,9 +754,9 @@ _KEPT_COUNTS = 'ironic_lite.counts_by_state'
 _MOST_KEPT_COUNTS = 64
 
 
-def _sqlite_version(connection: sa.Connection) -> tuple[int, int] | None:
-    """What changes whenever the SQLite database ``connection`` reads may
-    have changed; None on another database.
+def _sqlite_version(driver: sqlite3.Connection) -> tuple[int, int]:
+    """What changes whenever the SQLite database the driver's connection
+    reads may have changed.
 
     ``PRAGMA data_version`` changes with every commit of another
     connection, another process's included; the connection's own changes
@@ -764,9 +764,6 @@ def _sqlite_version(connection: sa.Connection) -> tuple[int, int] | None:
     pair names the snapshot the transaction reads. (Sent to the driver
     directly: nothing to compile, and no statement for the
     statement-capturing tests to explain.)"""
-    if connection.dialect.name != 'sqlite':
-        return None
-    driver = connection.connection.dbapi_connection
     (data_version,) = driver.execute('PRAGMA data_version').fetchone()
     return data_version, driver.total_changes
 
@@ -2281,12 +2278,12 @@ class Connection:
         key = _arcs_key(ring_arcs)
         with self._reader() as session:
             connection = session.connection()
-            version = _sqlite_version(connection)
-            kept = None
-            if version is not None:
+            kept = version = None
+            if connection.dialect.name == 'sqlite':
+                driver = connection.connection.dbapi_connection
+                version = _sqlite_version(driver)
                 # (Kept with the driver's connection they were made on: a
                 # record whose connection was replaced starts afresh.)
-                driver = connection.connection.dbapi_connection
                 made_on, kept = connection.info.get(_KEPT_COUNTS, (None, {}))
                 if made_on is not driver:
                     kept = {}
