@@ -1,8 +1,10 @@
-"""Where the all-in-one's memory goes, per process (issue #10).
+"""Where the API's memory goes, per process (issue #10).
 
-Seeds a fleet (as ``scale.py`` does), starts ``ironic-lite`` on it and
-prints, for each of its processes (the first, API and conductor, then the
-other API processes), at the start and after every read of ``scale.py``
+Seeds a fleet (as ``scale.py`` does), starts ``ironic-lite`` on it (or,
+with ``--database``, ``ironic-lite-api`` in front of a conductor, on a
+scratch database of that server) and prints, for each of its processes
+(the first, then the other API processes), at the start and after every
+read of ``scale.py``
 (one client, then ``--clients``, for ``--seconds`` each):
 RSS, PSS (shared pages divided among the processes sharing them),
 anonymous and file-backed PSS, private memory, threads; and where the
@@ -11,6 +13,8 @@ arenas, thread stacks), the C libraries, other files.
 
     python benchmarks/memory.py                      # 100 000 nodes
     python benchmarks/memory.py --fleet 10000x4 --api-workers 1
+    python benchmarks/memory.py \
+        --database postgresql+psycopg2://postgres@127.0.0.1/
 
 Run it from the top of the repository.
 """
@@ -99,16 +103,23 @@ def main() -> int:
     parser.add_argument('--idle', type=float, default=2.0,
                         help='seconds idle before each report after reads '
                         '(the API gives freed memory back once idle)')
+    parser.add_argument('--database', metavar='URL',
+                        help='a database server (SQLAlchemy URL without a '
+                        'database name): measure ironic-lite-api on it')
     args = parser.parse_args()
     nodes, conductors = scale._fleet(args.fleet)
     workdir = tempfile.mkdtemp(prefix='ironic-lite-memory-')
     try:
-        service = scale.start_ironic_lite(workdir, nodes, conductors,
-                                          args.api_workers)
+        if args.database:
+            service = scale.start_cluster(workdir, nodes, conductors,
+                                          args.api_workers, args.database)
+        else:
+            service = scale.start_ironic_lite(workdir, nodes, conductors,
+                                              args.api_workers)
         try:
             pid = service.process.pid
-            report(pid, '### %d nodes, %d conductors: started' % (
-                nodes, conductors))
+            report(pid, '### %s, %d nodes, %d conductors: started' % (
+                service.name, nodes, conductors))
             uuids = service.info['uuids']
             for turn in range(args.rounds):
                 for _label, request in scale.read_cases(uuids, 'bench-2'):
