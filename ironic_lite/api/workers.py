@@ -2,16 +2,20 @@
 
 One Python process answers one request at a time (the GIL); on a machine
 with several cores, ``[api]api_workers`` processes answer as many. The
-parent binds and listens on one socket (so port 0 works), then forks the
-workers, which all accept on it: a connection waits in its backlog until
-a worker takes it, so a worker being replaced loses none. Which worker
-takes it is decided by :class:`AcceptTurns`: one with the fewest open
-connections. The parent serves nothing; it restarts a worker that dies,
-and stops them all on SIGTERM or SIGINT. A worker whose parent dies (even
-by SIGKILL) stops as on SIGTERM: no orphan keeps serving.
+first process binds and listens on one socket (so port 0 works), serves on
+it, and starts the other workers (:class:`WorkerPool`), which all accept on
+it too: a connection waits in its backlog until a process takes it, so a
+worker being replaced loses none. Which one takes it is decided by
+:class:`AcceptTurns`: one with the fewest open connections. The first
+process restarts a worker that dies, and stops them all on SIGTERM or
+SIGINT. A worker whose parent dies (even by SIGKILL) stops as on SIGTERM:
+no orphan keeps serving.
 
-Each worker must open its own database pool and RPC transport after the
-fork; the parent opens none that it passes on (see ``cmd/api.py``).
+The first workers are forked before the first process runs any thread
+(:class:`ForkedWorkers`), so that the pages of the code stay shared; a
+replacement is a new program. Each worker opens its own database pool and
+RPC transport; the first process opens none that it passes on (see
+``cmd/api.py`` and ``cmd/all_in_one.py``).
 """
 
 import ctypes
@@ -169,27 +173,35 @@ def stop_with_parent(parent: int) -> None:
                          daemon=True).start()
 
 
-Serve = Callable[[socket.socket, Callable[[], None], AcceptTurns | None],
-                 None]
-
-
 class WorkerPool:
-    """``count`` children accepting on ``sock``, each running ``serve(sock,
-    ready, turns)``, where ``ready()`` tells the parent the worker accepts
-    connections and ``turns`` is its place in ``turns`` (or None).
-    ``serve`` must not return (it ends its process with ``os._exit``).
+    """``count`` worker processes accepting on ``sock``, started as new
+    programs (fork and exec ``argv``, environment ``env``), for a parent
+    that runs threads of its own: a plain fork would copy it in the middle
+    of whatever those threads hold (a lock, a half-written message).
+
+    A worker finds the listening socket, the pipe to report ready on, the
+    parent's pid and its place in ``turns`` in the environment
+    (:func:`spawned_worker`), and reports ready once it accepts
+    connections.
 
     :param turns: shared by every process accepting on ``sock``; the
         workers take its slots ``first_slot`` on (the slots before are
-        the parent's, when it serves too).
+        the parent's, which serves too).
+    :param forked: workers forked before the parent ran any thread
+        (:class:`ForkedWorkers`), waiting: the first ones started are
+        these, handed what a new program would find; the others (and any
+        replacement) are new programs.
     """
 
-    def __init__(self, sock: socket.socket, count: int, serve: Serve | None,
-                 turns: AcceptTurns | None = None, first_slot: int = 0):
+    def __init__(self, sock: socket.socket, count: int, argv: list[str],
+                 env: dict[str, str], turns: AcceptTurns | None = None,
+                 first_slot: int = 0, forked: 'ForkedWorkers | None' = None):
         self._sock = sock
         self._count = count
-        self._serve = serve
+        self._argv = argv
+        self._env = env
         self._turns = turns
+        self._forked = forked
         self._slots = range(first_slot, first_slot + count)
         self._children: dict[int, int] = {}  # pid -> its slot
         self._ready_r, self._ready_w = os.pipe()
@@ -219,36 +231,46 @@ class WorkerPool:
         return True
 
     def _start(self, slot: int) -> None:
-        self._fork(slot)
-
-    def _fork(self, slot: int) -> None:
-        parent = os.getpid()
-        pid = os.fork()
-        if pid == 0:
-            status = 1
-            try:
-                # Not the parent's handlers: until the worker sets its own,
-                # SIGTERM ends it (it serves nothing yet). Ctrl-C in a
-                # terminal reaches the whole process group; the parent
-                # passes it on as SIGTERM, once.
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
-                os.close(self._ready_r)
-                stop_with_parent(parent)
-                if self._turns is not None:
-                    self._turns.take(slot)
-                self._serve(self._sock, self._ready, self._turns)
-                status = 0
-            except BaseException:
-                LOG.exception('API worker %d failed', os.getpid())
-            finally:
-                os._exit(status)
+        if self._forked is not None:
+            turns = self._turns
+            pid = self._forked.hand_over(
+                self._passed(), os.getpid(), slot,
+                turns.slots if turns else 0, self._env)
+            if pid is not None:
+                self._children[pid] = slot
+                LOG.info('Started API worker %d (forked)', pid)
+                return
+            self._forked = None  # all handed over
+        passed = self._passed()
+        env = dict(self._env, **{_WORKER_ENV: self._described(slot)})
+        for fd in passed:
+            os.set_inheritable(fd, True)
+        try:
+            # Ctrl-C reaches the whole process group: the parent passes it
+            # on as SIGTERM, once (a worker importing would print a trace).
+            pid = os.posix_spawn(self._argv[0], self._argv, env,
+                                 setsigmask=[signal.SIGINT])
+        finally:
+            for fd in passed:
+                os.set_inheritable(fd, False)
         self._children[pid] = slot
         LOG.info('Started API worker %d', pid)
 
-    def _ready(self) -> None:
-        os.write(self._ready_w, b'r')
-        os.close(self._ready_w)
+    def _passed(self) -> list[int]:
+        """The descriptors a worker inherits: the listening socket, the
+        pipe to report ready on, the table of turns (if any)."""
+        passed = [self._sock.fileno(), self._ready_w]
+        if self._turns is not None:
+            passed.append(self._turns.fileno())
+        return passed
+
+    def _described(self, slot: int) -> str:
+        """:data:`_WORKER_ENV` of the worker of ``slot``."""
+        turns = self._turns
+        return ','.join(map(str, (
+            self._sock.fileno(), self._ready_w, os.getpid(),
+            turns.fileno() if turns else -1, slot,
+            turns.slots if turns else 0)))
 
     def _reap(self) -> list[tuple[int, int]]:
         """The workers that ended, and their exit statuses."""
@@ -316,73 +338,6 @@ class WorkerPool:
         return clean
 
 
-class SpawnedWorkerPool(WorkerPool):
-    """Workers that are new programs (fork and exec ``argv``), for a parent
-    that runs threads of its own: a plain fork would copy it in the middle
-    of whatever those threads hold (a lock, a half-written message).
-
-    A worker finds the listening socket, the pipe to report ready on, the
-    parent's pid and its place in ``turns`` in the environment
-    (:func:`spawned_worker`).
-
-    :param forked: workers forked before the parent ran any thread
-        (:class:`ForkedWorkers`), waiting: the first ones started are
-        these, handed what a new program would find; the others (and any
-        replacement) are new programs.
-    """
-
-    def __init__(self, sock: socket.socket, count: int, argv: list[str],
-                 env: dict[str, str], turns: AcceptTurns | None = None,
-                 first_slot: int = 0, forked: 'ForkedWorkers | None' = None):
-        super().__init__(sock, count, serve=None, turns=turns,
-                         first_slot=first_slot)
-        self._argv = argv
-        self._env = env
-        self._forked = forked
-
-    def _start(self, slot: int) -> None:
-        if self._forked is not None:
-            turns = self._turns
-            pid = self._forked.hand_over(
-                self._passed(), os.getpid(), slot,
-                turns.slots if turns else 0, self._env)
-            if pid is not None:
-                self._children[pid] = slot
-                LOG.info('Started API worker %d (forked)', pid)
-                return
-            self._forked = None  # all handed over
-        passed = self._passed()
-        env = dict(self._env, **{_WORKER_ENV: self._described(slot)})
-        for fd in passed:
-            os.set_inheritable(fd, True)
-        try:
-            # Ctrl-C reaches the whole process group: the parent passes it
-            # on as SIGTERM, once (a worker importing would print a trace).
-            pid = os.posix_spawn(self._argv[0], self._argv, env,
-                                 setsigmask=[signal.SIGINT])
-        finally:
-            for fd in passed:
-                os.set_inheritable(fd, False)
-        self._children[pid] = slot
-        LOG.info('Started API worker %d', pid)
-
-    def _passed(self) -> list[int]:
-        """The descriptors a worker inherits: the listening socket, the
-        pipe to report ready on, the table of turns (if any)."""
-        passed = [self._sock.fileno(), self._ready_w]
-        if self._turns is not None:
-            passed.append(self._turns.fileno())
-        return passed
-
-    def _described(self, slot: int) -> str:
-        """:data:`_WORKER_ENV` of the worker of ``slot``."""
-        turns = self._turns
-        return ','.join(map(str, (
-            self._sock.fileno(), self._ready_w, os.getpid(),
-            turns.fileno() if turns else -1, slot,
-            turns.slots if turns else 0)))
-
-
 class ForkedWorkers:
     """Workers forked while the parent still runs one thread, after its
     imports: the pages of its code and data (most of a worker's memory)
@@ -390,7 +345,7 @@ class ForkedWorkers:
     program.
 
     A forked child waits, doing nothing, until the parent hands it, over a
-    private socket pair, what a :class:`SpawnedWorkerPool` passes a new
+    private socket pair, what a :class:`WorkerPool` passes a new
     program (:meth:`hand_over`), then serves as one would. It ends, before
     that, when the parent closes its end (it starts no workers, or exits)
     or dies.
@@ -435,7 +390,7 @@ class ForkedWorkers:
 
     def hand_over(self, passed: list[int], parent: int, slot: int,
                   slots: int, env: dict[str, str]) -> int | None:
-        """Start a waiting worker, as :class:`SpawnedWorkerPool` starts a
+        """Start a waiting worker, as :class:`WorkerPool` starts a
         new program: the descriptors ``passed`` (the listening socket, the
         pipe to report ready on, the table of turns if any), its place in
         the table, ``env``. Its pid, or None when none waits."""
@@ -463,6 +418,31 @@ class ForkedWorkers:
             ours.close()
             _reap(pid)
         self._waiting = []
+
+
+def fork_and_serve(count: int, serve_worker: Callable[..., int],
+                   serve_first: Callable[['ForkedWorkers | None'], int]
+                   ) -> int:
+    """Fork ``count`` waiting workers (:meth:`ForkedWorkers.fork`), then
+    in this process ``serve_first(forked)``, which hands them over; its
+    exit status. In a forked worker, once handed over:
+    ``serve_worker(*worker)`` (``worker`` as :func:`spawned_worker` gives
+    it), then the worker's process ends. The workers never handed over (a
+    failed start) end when ``serve_first`` returns."""
+    forked, worker = ForkedWorkers.fork(count)
+    if worker is not None:
+        status = 1
+        try:
+            status = serve_worker(*worker)
+        except BaseException:
+            LOG.exception('API worker %d failed', os.getpid())
+        finally:
+            os._exit(status)
+    try:
+        return serve_first(forked)
+    finally:
+        if forked is not None:
+            forked.close()
 
 
 def _reap(pid: int) -> None:
@@ -506,7 +486,7 @@ _WORKER_ENV = 'IRONIC_LITE_API_WORKER'
 
 def spawned_worker() -> tuple[socket.socket, Callable[[], None], int,
                               AcceptTurns | None] | None:
-    """In a worker of a :class:`SpawnedWorkerPool`: the listening socket,
+    """In a worker of a :class:`WorkerPool`: the listening socket,
     the function that reports it ready, the parent's pid and its place in
     the parent's :class:`AcceptTurns` (or None). None in any other
     process."""

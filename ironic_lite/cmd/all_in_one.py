@@ -16,6 +16,7 @@ socket (``api/forwarding.py``); the first process restarts one that
 dies, and they stop when it stops, even when it is killed.
 """
 
+import functools
 import os
 import signal
 import socket
@@ -67,22 +68,14 @@ def main(argv: list[str] | None = None) -> int:
         LOG.error('The database schema could not be brought up to date')
         return status
     count = workers.worker_count(most=workers.MAX_ALL_IN_ONE_WORKERS)
-    forked, worker = workers.ForkedWorkers.fork(count - 1)
-    if worker is not None:
-        # A forked worker, handed its sockets once this process serves.
-        status = 1
-        try:
-            status = _serve_as_worker(argv, *worker, prepared=True)
-        except BaseException:
-            LOG.exception('API worker %d failed', os.getpid())
-        finally:
-            os._exit(status)
-    startup.start_messaging(require_url=False, default_url='fake://')
-    try:
+
+    def serve_first(forked: 'workers.ForkedWorkers | None') -> int:
+        startup.start_messaging(require_url=False, default_url='fake://')
         return _serve(argv, signals, count, forked)
-    finally:
-        if forked is not None:
-            forked.close()  # those not handed over (a failed start)
+    # The forked workers are handed their sockets once this process serves.
+    return workers.fork_and_serve(
+        count - 1, functools.partial(_serve_as_worker, argv, prepared=True),
+        serve_first)
 
 
 def _serve(argv: list[str], signals: common.StopSignals, count: int,
@@ -128,7 +121,7 @@ def _serve(argv: list[str], signals: common.StopSignals, count: int,
         return 1
     pool = None
     if count > 1:
-        pool = workers.SpawnedWorkerPool(
+        pool = workers.WorkerPool(
             sock, count - 1, [sys.executable, '-m', __spec__.name, *argv],
             # (An environment variable cannot hold the address's NUL.)
             dict(os.environ, **{_PRIMARY_ENV: primary_address[1:]}),

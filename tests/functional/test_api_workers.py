@@ -1,5 +1,6 @@
-"""ironic-lite-api with several worker processes: each serves, writes from
-any of them reach the conductor, and none outlives its parent."""
+"""ironic-lite-api with several worker processes: the first and the others
+it starts each serve, writes from any of them reach the conductor, and none
+outlives the first."""
 
 import concurrent.futures
 import http.client
@@ -85,10 +86,12 @@ class APIWorkersTestCase(base.FunctionalTestCase):
         self.cluster.options['api'] = {'port': 0, 'api_workers': WORKERS}
 
     def start_api(self) -> tuple[base.Process, set[int]]:
+        """The API and the workers it started (not counting itself, which
+        serves too)."""
         api = self.cluster.start_api()
         workers = children(api.popen.pid)
         self.addCleanup(self._kill, workers)
-        self.assertEqual(WORKERS, len(workers), workers)
+        self.assertEqual(WORKERS - 1, len(workers), workers)
         parsed = urllib.parse.urlsplit(self.cluster.api_url)
         self.address = parsed.hostname, parsed.port
         return api, workers
@@ -119,7 +122,8 @@ class TestAPIWorkers(APIWorkersTestCase):
     def test_every_worker_serves_writes_reach_the_conductor_sigterm_stops(
             self):
         self.cluster.start_conductor('c1')
-        api, workers = self.start_api()
+        api, others = self.start_api()
+        workers = others | {api.popen.pid}
 
         # New connections until each worker has answered several: the
         # kernel hands each to whichever worker accepts first.
@@ -181,7 +185,7 @@ class TestAPIWorkers(APIWorkersTestCase):
             '%.2f s' % (time.monotonic() - started)))
         self.assert_gone(workers, timeout=5)
 
-    def test_kill_9_of_the_parent_leaves_no_worker(self):
+    def test_kill_9_of_the_first_process_leaves_no_worker(self):
         api, workers = self.start_api()
         api.stop(signal.SIGKILL)
         # Each worker gets SIGTERM from the kernel as its parent dies and
@@ -197,9 +201,48 @@ class TestAPIWorkers(APIWorkersTestCase):
             timeout=30, message='a new worker')
         replacement = children(api.popen.pid) - workers
         self.addCleanup(self._kill, replacement)
-        connection = http.client.HTTPConnection(*self.address, timeout=30)
-        self.addCleanup(connection.close)
-        status, _ = self.request(connection, 'GET', '/v1/conductors')
-        self.assertEqual(200, status)
+
+        # The replacement (a new program) serves too.
+        def served_by_replacement():
+            connection = http.client.HTTPConnection(*self.address,
+                                                    timeout=30)
+            self.addCleanup(connection.close)
+            status, _ = self.request(connection, 'GET', '/v1/conductors')
+            self.assertEqual(200, status)
+            return serving_pid(connection, replacement) is not None
+
+        test_base.wait_for(served_by_replacement, timeout=60,
+                           message='the new worker to serve a connection')
         self.assertEqual(0, api.stop(signal.SIGTERM))
         self.assert_gone(workers | replacement, timeout=5)
+
+    def test_a_port_in_use_stops_the_start_and_every_worker(self):
+        taken = socket.socket()
+        self.addCleanup(taken.close)
+        taken.bind(('127.0.0.1', 0))
+        taken.listen()
+        self.cluster.options['api']['port'] = taken.getsockname()[1]
+        api = self.cluster._start('api', 'ironic-lite-api')
+        self.assertEqual(1, api.popen.wait(60), ''.join(api.output))
+        self.assertIn('Cannot listen on 127.0.0.1:%d'
+                      % taken.getsockname()[1], ''.join(api.output))
+        # The worker it forked before it tried the port ends with it.
+        config = api.command[-1]
+        test_base.wait_for(lambda: not running_with(config), timeout=15,
+                           message='the forked worker to end')
+
+
+def running_with(argument: str) -> set[int]:
+    """The live processes with ``argument`` on their command line."""
+    found = set()
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/cmdline' % entry, 'rb') as f:
+                arguments = f.read().split(b'\0')
+        except OSError:
+            continue
+        if argument.encode() in arguments and alive(int(entry)):
+            found.add(int(entry))
+    return found

@@ -120,7 +120,7 @@ class TestSpawnedWorker(base.TestCase):
         self.addCleanup(sock.close)
         ready_r, ready_w = os.pipe()
         self.addCleanup(os.close, ready_r)
-        pool = workers.SpawnedWorkerPool(sock, 1, ['/bin/true'], {},
+        pool = workers.WorkerPool(sock, 1, ['/bin/true'], {},
                                          turns=turns, first_slot=1)
         pool._ready_w = ready_w
         env = {}
@@ -177,7 +177,7 @@ class TestForkedWorkers(base.TestCase):
         forked = self.fork(1)
         turns = workers.AcceptTurns.create(2)
         self.addCleanup(os.close, turns.fileno())
-        pool = workers.SpawnedWorkerPool(
+        pool = workers.WorkerPool(
             self.sock, 1, ['/bin/false'], dict(os.environ, HANDED='yes'),
             turns=turns, first_slot=1, forked=forked)
         with mock.patch('os.posix_spawn') as spawn:
@@ -196,6 +196,52 @@ class TestForkedWorkers(base.TestCase):
         pids = [pid for pid, _ in forked._waiting]
         forked.close()
         for pid in pids:
+            self.assertRaises(ChildProcessError, os.waitpid, pid, 0)
+
+    def serve_worker(self, sock, ready, parent, turns) -> int:
+        """A handed-over worker of :func:`workers.fork_and_serve`: fails
+        (status 1, logged) if given the wrong socket."""
+        if sock.getsockname() != self.address:
+            raise AssertionError("not the parent's socket")
+        ready()
+        return 7
+
+    def fork_and_serve(self, count, serve_first) -> int:
+        self.addCleanup(gc.unfreeze)
+        with mock.patch.object(workers.startup, 'single_threaded',
+                               return_value=True):
+            return workers.fork_and_serve(count, self.serve_worker,
+                                          serve_first)
+
+    def test_fork_and_serve_worker_status_and_first_status(self):
+        turns = workers.AcceptTurns.create(2)
+        self.addCleanup(os.close, turns.fileno())
+        pids = []
+
+        def serve_first(forked):
+            pool = workers.WorkerPool(self.sock, 1, ['/bin/false'], {},
+                                      turns=turns, first_slot=1,
+                                      forked=forked)
+            with mock.patch('os.posix_spawn') as spawn:
+                self.assertTrue(pool.start(30))
+            spawn.assert_not_called()
+            pids.extend(pool.pids)
+            return 5
+
+        self.assertEqual(5, self.fork_and_serve(1, serve_first))
+        (pid,) = pids
+        self.assertEqual(7, os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+
+    def test_fork_and_serve_ends_the_workers_of_a_failed_start(self):
+        waiting = []
+
+        def serve_first(forked):
+            waiting.extend(pid for pid, _ in forked._waiting)
+            raise OSError('the port is taken')
+
+        self.assertRaises(OSError, self.fork_and_serve, 2, serve_first)
+        self.assertEqual(2, len(waiting))
+        for pid in waiting:
             self.assertRaises(ChildProcessError, os.waitpid, pid, 0)
 
     def test_none_beside_other_threads(self):
@@ -228,7 +274,7 @@ class TestStopWhileStarting(base.TestCase):
         sock = socket.socket()
         self.addCleanup(sock.close)
         # A worker that never gets ready: it waits until it is signalled.
-        pool = workers.SpawnedWorkerPool(
+        pool = workers.WorkerPool(
             sock, 1, [sys.executable, '-c', 'import signal; signal.pause()'],
             dict(os.environ))
         self.addCleanup(_kill_all, pool)
