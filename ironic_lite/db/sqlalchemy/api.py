@@ -768,6 +768,25 @@ def _sqlite_version(driver: sqlite3.Connection) -> tuple[int, int]:
     return data_version, driver.total_changes
 
 
+def _postgresql_snapshot(driver) -> str:
+    """What changes whenever a PostgreSQL database may have changed: the
+    server's current snapshot (``xmin:xmax:in-progress ids``;
+    ``txid_current_snapshot``, which every version has, rather than the
+    newer name ``pg_current_snapshot``).
+
+    Any transaction of the server that ends (a commit, an abort) moves
+    ``xmax`` or leaves the in-progress list, and a snapshot never comes
+    back: two equal snapshots see the same rows. Taken before what it
+    keys, in a statement of its own (sent to the driver directly, as
+    :func:`_sqlite_version`): counts read later in the same transaction
+    may see a later snapshot, but then this one never comes again and the
+    counts are never given for it."""
+    with driver.cursor() as cursor:
+        cursor.execute('SELECT txid_current_snapshot()::text')
+        (snapshot,) = cursor.fetchone()
+    return snapshot
+
+
 # Where the counts per state group the arcs' entries once, over all of
 # them, rather than arc by arc: PostgreSQL. Asked to group each arc's
 # range, its planner, on a table without statistics yet (a fresh load,
@@ -1239,6 +1258,9 @@ class Connection:
         # Fingerprints of rings found not recorded (see get_node_list), and
         # until when their pages go straight to the arcs.
         self._not_recorded: dict[str, float] = {}
+        # PostgreSQL: the counts per state on arcs, as _count_on_arcs_by_state
+        # made them: {arcs key: (snapshot, counts)}.
+        self._kept_counts: dict[tuple, tuple] = {}
         # SQLite lets one writer at a time, and a transaction that read
         # before writing fails at once ("database is locked") when another
         # one wrote meanwhile. Writers of this process take turns instead.
@@ -2270,16 +2292,25 @@ class Connection:
         """The counts per state of the nodes on ``ring_arcs``.
 
         On SQLite a connection keeps the counts it made and gives them
-        again for as long as the database is unchanged (_sqlite_version):
-        a conductor's show counts its nodes, and counting reads every node
-        of the conductor in the ring index (5 ms for 25 000 nodes), where
-        what a monitoring system polls between two writes is the same
-        figure."""
+        again for as long as the database is unchanged (_sqlite_version);
+        on PostgreSQL this process keeps them for as long as the server's
+        snapshot is (_postgresql_snapshot). A conductor's show counts its
+        nodes, and counting reads every node of the conductor in the ring
+        index (5 ms for 25 000 nodes on SQLite, 20 ms for 2 500 on a fresh
+        PostgreSQL table), where what a monitoring system polls between
+        two writes is the same figure."""
         key = _arcs_key(ring_arcs)
         with self._reader() as session:
             connection = session.connection()
             kept = version = None
-            if connection.dialect.name == 'sqlite':
+            if connection.dialect.name == 'postgresql':
+                version = _postgresql_snapshot(
+                    connection.connection.dbapi_connection)
+                kept = self._kept_counts
+                found = kept.get(key)
+                if found is not None and found[0] == version:
+                    return dict(found[1])
+            elif connection.dialect.name == 'sqlite':
                 driver = connection.connection.dbapi_connection
                 version = _sqlite_version(driver)
                 # (Kept with the driver's connection they were made on: a
