@@ -43,11 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     from ironic_lite.api import workers
 
     worker = workers.spawned_worker()
+    startup.prepare(argv, 'ironic-lite-api')
     if worker is not None:
         # A replacement for a worker that died, started by the first process.
-        startup.prepare(argv, 'ironic-lite-api')
         return _serve_as_worker(*worker)
-    startup.prepare(argv, 'ironic-lite-api')
     common.refuse_unsafe_api()
     signals = common.StopSignals()  # (a forked worker sets its own)
     startup.require_current_schema()
