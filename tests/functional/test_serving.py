@@ -1,13 +1,17 @@
 """Slow, idle and many clients against the all-in-one's HTTP server."""
 
 import http.client
+import os
 import threading
 import time
 import urllib.parse
 
+from testtools import content
+
 from tests import base as test_base
 from tests import rawhttp
 from tests.functional import base
+from tests.functional import test_api_workers as api_workers
 
 # How long a plain request may take while others misbehave: generous for a
 # loaded 2-core machine, far below the seconds a starved server takes.
@@ -20,14 +24,16 @@ SYN_RETRY = 1.0
 class ServingTestCase(base.FunctionalTestCase):
 
     def start(self, **api_options) -> rawhttp.Address:
-        self.start_all_in_one(api_options=api_options)
+        self.first = self.start_all_in_one(api_options=api_options).popen.pid
         parsed = urllib.parse.urlsplit(self.url)
         return parsed.hostname, parsed.port
 
     def timed_get(self, address: rawhttp.Address,
                   path: str = '/') -> tuple[int, float]:
         """The status of ``GET path`` on a new connection, and the seconds
-        from sending the request to reading the whole answer."""
+        from sending the request to reading the whole answer. Which API
+        process answered, and the sockets each holds, in the test's
+        details (a slow answer is then told apart)."""
         connection = http.client.HTTPConnection(*address, timeout=30)
         self.addCleanup(connection.close)
         connection.connect()
@@ -35,7 +41,30 @@ class ServingTestCase(base.FunctionalTestCase):
         connection.request('GET', path)
         response = connection.getresponse()
         response.read()
-        return response.status, time.monotonic() - started
+        seconds = time.monotonic() - started
+        processes = {self.first} | api_workers.children(self.first)
+        self.addDetail('timed-get', content.text_content(
+            '%.3f s, answered by %s; sockets per API process: %s' % (
+                seconds, api_workers.serving_pid(connection, processes),
+                {pid: _sockets(pid) for pid in sorted(processes)})))
+        return response.status, seconds
+
+
+def _sockets(pid: int) -> int | None:
+    """How many sockets process ``pid`` holds open (None: gone)."""
+    directory = '/proc/%d/fd' % pid
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return None
+    held = 0
+    for name in names:
+        try:
+            held += os.readlink(os.path.join(directory, name)).startswith(
+                'socket:')
+        except FileNotFoundError:
+            continue
+    return held
 
 
 class TestSlowClients(ServingTestCase):
